@@ -1,0 +1,138 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Keel: a customer data platform data plane. See README.md and docs/.
+///
+/// Layout: `Services/<service>/Sources/<Name>Service` (library, testable) and `<Name>App`
+/// (executable, named after the service); `Shared/Sources/*` holds what services share;
+/// `Tools/keel` is the command-line tool; `deploy/dev-kafka` the development broker.
+
+let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
+let postgres: Target.Dependency = .product(name: "PostgresNIO", package: "postgres-nio")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
+let lifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let httpClient: Target.Dependency = .product(name: "AsyncHTTPClient", package: "async-http-client")
+let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
+
+/// Every service is a library `<Name>Service` plus an executable named after the service.
+func service(_ binary: String, _ name: String, dependencies: [Target.Dependency]) -> [Target] {
+    [
+        .target(
+            name: "\(name)Service",
+            dependencies: dependencies,
+            path: "Services/\(binary)/Sources/\(name)Service"
+        ),
+        .executableTarget(
+            name: "\(name)App",
+            dependencies: [.target(name: "\(name)Service"), "ServiceRuntime", lifecycle, logging],
+            path: "Services/\(binary)/Sources/\(name)App"
+        ),
+    ]
+}
+
+let serviceBase: [Target.Dependency] = [
+    "EventModel", "KafkaTransport", "Storage", "WorkspaceConfig", "ServiceRuntime", lifecycle, logging, metrics,
+]
+
+let package = Package(
+    name: "keel",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "gateway", targets: ["GatewayApp"]),
+        .executable(name: "processor", targets: ["ProcessorApp"]),
+        .executable(name: "router", targets: ["RouterApp"]),
+        .executable(name: "batch-router", targets: ["BatchRouterApp"]),
+        .executable(name: "extractor", targets: ["ExtractorApp"]),
+        .executable(name: "warehouse-actions", targets: ["WarehouseActionsApp"]),
+        .executable(name: "keel", targets: ["KeelCLI"]),
+        .executable(name: "keel-dev-kafka", targets: ["DevKafka"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+    ],
+    targets: [
+        // MARK: Shared
+        .target(name: "EventModel", path: "Shared/Sources/EventModel"),
+        .systemLibrary(
+            name: "CRdKafka",
+            path: "Shared/Sources/CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        .target(
+            name: "KafkaTransport",
+            dependencies: ["CRdKafka", lifecycle, logging, metrics],
+            path: "Shared/Sources/KafkaTransport"
+        ),
+        .target(
+            name: "Storage",
+            dependencies: [postgres, lifecycle, logging],
+            path: "Shared/Sources/Storage"
+        ),
+        .target(
+            name: "WorkspaceConfig",
+            dependencies: ["EventModel", "Storage", .product(name: "Yams", package: "Yams"), postgres, lifecycle, logging],
+            path: "Shared/Sources/WorkspaceConfig"
+        ),
+        .target(
+            name: "ServiceRuntime",
+            dependencies: [
+                hummingbird, lifecycle, logging, metrics,
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "Shared/Sources/ServiceRuntime"
+        ),
+        .target(
+            name: "Destinations",
+            dependencies: ["EventModel", "WorkspaceConfig"],
+            path: "Shared/Sources/Destinations"
+        ),
+
+        // MARK: Services
+    ]
+        + service("gateway", "Gateway", dependencies: serviceBase + [hummingbird, nioCore])
+        + service("processor", "Processor", dependencies: serviceBase + ["Destinations"])
+        + service("router", "Router", dependencies: serviceBase + ["Destinations", httpClient])
+        + service("batch-router", "BatchRouter", dependencies: serviceBase)
+        + service("extractor", "Extractor", dependencies: serviceBase)
+        + service("warehouse-actions", "WarehouseActions", dependencies: serviceBase)
+        + [
+            // MARK: Tools
+            .executableTarget(
+                name: "KeelCLI",
+                dependencies: ["WorkspaceConfig", "Storage", "Destinations", "EventModel", argumentParser, logging],
+                path: "Tools/keel/Sources/KeelCLI"
+            ),
+            .executableTarget(
+                name: "DevKafka",
+                dependencies: ["KafkaTransport", argumentParser],
+                path: "deploy/dev-kafka/Sources/DevKafka"
+            ),
+
+            // MARK: Tests
+            .testTarget(name: "EventModelTests", dependencies: ["EventModel"]),
+            .testTarget(name: "KafkaTransportTests", dependencies: ["KafkaTransport"]),
+            .testTarget(name: "StorageTests", dependencies: ["Storage", postgres]),
+            .testTarget(name: "WorkspaceConfigTests", dependencies: ["WorkspaceConfig", "Storage"]),
+            .testTarget(name: "ServiceRuntimeTests", dependencies: ["ServiceRuntime", hummingbird]),
+            .testTarget(
+                name: "GatewayTests",
+                dependencies: [
+                    "GatewayService", "KafkaTransport", "WorkspaceConfig", "EventModel",
+                    .product(name: "HummingbirdTesting", package: "hummingbird"),
+                ]
+            ),
+        ]
+)
