@@ -1,0 +1,412 @@
+/// A recursive-descent RFC 8259 parser over a UTF-8 buffer.
+///
+/// Strings without escapes become `String`s straight from their byte range (one validation pass,
+/// no per-character work); the scan for the closing quote looks at eight bytes at a time.
+struct JSONParser {
+    private let base: UnsafePointer<UInt8>
+    private let count: Int
+    private var index = 0
+
+    private init(base: UnsafePointer<UInt8>, count: Int) {
+        self.base = base
+        self.count = count
+    }
+
+    static func parse(_ buffer: UnsafeBufferPointer<UInt8>) throws(JSONError) -> JSON {
+        guard let base = buffer.baseAddress, !buffer.isEmpty else {
+            throw JSONError(offset: 0, reason: "empty input")
+        }
+        var parser = JSONParser(base: base, count: buffer.count)
+        let value = try parser.parseValue(depth: 0)
+        parser.skipWhitespace()
+        guard parser.index == parser.count else { throw parser.error("unexpected content after the value") }
+        return value
+    }
+
+    // MARK: Values
+
+    private mutating func parseValue(depth: Int) throws(JSONError) -> JSON {
+        skipWhitespace()
+        guard index < count else { throw error("unexpected end of input") }
+        switch base[index] {
+        case .quote: return .string(try parseString())
+        case .openBrace: return try parseObject(depth: depth + 1)
+        case .openBracket: return try parseArray(depth: depth + 1)
+        case .minus, .zero ... .nine: return try parseNumber()
+        case .t:
+            try expectLiteral(0x74_72_75_65, length: 4)  // "true"
+            return .bool(true)
+        case .f:
+            try expectLiteral(0x66_61_6C_73_65, length: 5)  // "false"
+            return .bool(false)
+        case .n:
+            try expectLiteral(0x6E_75_6C_6C, length: 4)  // "null"
+            return .null
+        default:
+            throw error("unexpected character")
+        }
+    }
+
+    /// Consumes a literal given as big-endian ASCII packed in an integer.
+    private mutating func expectLiteral(_ packed: UInt64, length: Int) throws(JSONError) {
+        guard count - index >= length else { throw error("invalid literal") }
+        for i in 0..<length {
+            let expected = UInt8(truncatingIfNeeded: packed >> (8 * UInt64(length - 1 - i)))
+            guard base[index + i] == expected else {
+                index += i
+                throw error("invalid literal")
+            }
+        }
+        index += length
+    }
+
+    private mutating func parseObject(depth: Int) throws(JSONError) -> JSON {
+        guard depth <= JSON.maximumDepth else { throw error("nesting too deep") }
+        index += 1  // {
+        skipWhitespace()
+        var object = JSONObject()
+        if index < count, base[index] == .closeBrace {
+            index += 1
+            return .object(object)
+        }
+        while true {
+            guard index < count else { throw error("unexpected end of input") }
+            guard base[index] == .quote else {
+                throw error(base[index] == .closeBrace ? "trailing comma" : "expected a string key")
+            }
+            let key = try parseString()
+            skipWhitespace()
+            guard index < count else { throw error("unexpected end of input") }
+            guard base[index] == .colon else { throw error("expected ':'") }
+            index += 1
+            let value = try parseValue(depth: depth)
+            if object.isEmpty {
+                object.append(key: key, value: value)
+            } else {
+                object[key] = value
+            }
+            skipWhitespace()
+            guard index < count else { throw error("unexpected end of input") }
+            let byte = base[index]
+            index += 1
+            if byte == .comma {
+                skipWhitespace()
+                continue
+            }
+            if byte == .closeBrace { return .object(object) }
+            index -= 1
+            throw error("expected ',' or '}'")
+        }
+    }
+
+    private mutating func parseArray(depth: Int) throws(JSONError) -> JSON {
+        guard depth <= JSON.maximumDepth else { throw error("nesting too deep") }
+        index += 1  // [
+        skipWhitespace()
+        var array: [JSON] = []
+        if index < count, base[index] == .closeBracket {
+            index += 1
+            return .array(array)
+        }
+        while true {
+            skipWhitespace()
+            if index < count, base[index] == .closeBracket, !array.isEmpty { throw error("trailing comma") }
+            array.append(try parseValue(depth: depth))
+            skipWhitespace()
+            guard index < count else { throw error("unexpected end of input") }
+            let byte = base[index]
+            index += 1
+            if byte == .comma { continue }
+            if byte == .closeBracket { return .array(array) }
+            index -= 1
+            throw error("expected ',' or ']'")
+        }
+    }
+
+    // MARK: Strings
+
+    /// Parses a string starting at its opening quote.
+    private mutating func parseString() throws(JSONError) -> String {
+        index += 1  // "
+        let start = index
+        // Fast scan: stop at the quote, a backslash or a control character.
+        while count - index >= 8 {
+            let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+            if Self.needsAttention(word) { break }
+            index += 8
+        }
+        while index < count {
+            let byte = base[index]
+            if byte == .quote {
+                let string = try Self.makeString(UnsafeBufferPointer(start: base + start, count: index - start), at: start)
+                index += 1
+                return string
+            }
+            if byte == .backslash { return try parseEscapedString(from: start) }
+            if byte < 0x20 { throw error("control character in string") }
+            index += 1
+        }
+        throw error("unterminated string")
+    }
+
+    /// Whether any of the eight bytes is a quote, a backslash or below 0x20.
+    @inline(__always)
+    private static func needsAttention(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quotes = word ^ (ones &* 0x22)
+        let backslashes = word ^ (ones &* 0x5C)
+        let hasQuote = (quotes &- ones) & ~quotes
+        let hasBackslash = (backslashes &- ones) & ~backslashes
+        let hasControl = (word &- ones &* 0x20) & ~word
+        return (hasQuote | hasBackslash | hasControl) & highs != 0
+    }
+
+    /// The slow path, from the first backslash: decode escapes into a byte buffer.
+    private mutating func parseEscapedString(from start: Int) throws(JSONError) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(index - start + 16)
+        bytes.append(contentsOf: UnsafeBufferPointer(start: base + start, count: index - start))
+        while index < count {
+            let byte = base[index]
+            if byte == .quote {
+                index += 1
+                let result = bytes.withUnsafeBufferPointer { buffer in
+                    Result { () throws(JSONError) in try Self.makeString(buffer, at: start) }
+                }
+                return try result.get()
+            }
+            if byte < 0x20 { throw error("control character in string") }
+            if byte != .backslash {
+                bytes.append(byte)
+                index += 1
+                continue
+            }
+            index += 1
+            guard index < count else { break }
+            let escaped = base[index]
+            index += 1
+            switch escaped {
+            case .quote, .backslash, .slash: bytes.append(escaped)
+            case .b: bytes.append(0x08)
+            case .f: bytes.append(0x0C)
+            case .n: bytes.append(0x0A)
+            case .r: bytes.append(0x0D)
+            case .t: bytes.append(0x09)
+            case .u: Self.appendUTF8(try parseUnicodeEscape(), to: &bytes)
+            default:
+                index -= 1
+                throw error("invalid escape")
+            }
+        }
+        throw error("unterminated string")
+    }
+
+    /// Decodes the scalar of a `\u` escape (after `\u`), joining a surrogate pair; a lone
+    /// surrogate becomes U+FFFD.
+    private mutating func parseUnicodeEscape() throws(JSONError) -> UInt32 {
+        let first = try parseHex4()
+        switch first {
+        case 0xD800...0xDBFF:
+            guard count - index >= 6, base[index] == .backslash, base[index + 1] == .u else { return 0xFFFD }
+            let save = index
+            index += 2
+            let second = try parseHex4()
+            guard (0xDC00...0xDFFF).contains(second) else {
+                index = save  // the next escape stands on its own
+                return 0xFFFD
+            }
+            return 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
+        case 0xDC00...0xDFFF:
+            return 0xFFFD
+        default:
+            return first
+        }
+    }
+
+    private mutating func parseHex4() throws(JSONError) -> UInt32 {
+        guard count - index >= 4 else { throw error("invalid \\u escape") }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let byte = base[index]
+            let digit: UInt8
+            switch byte {
+            case .zero ... .nine: digit = byte - .zero
+            case 0x61...0x66: digit = byte - 0x61 + 10  // a-f
+            case 0x41...0x46: digit = byte - 0x41 + 10  // A-F
+            default: throw error("invalid \\u escape")
+            }
+            value = value << 4 | UInt32(digit)
+            index += 1
+        }
+        return value
+    }
+
+    private static func appendUTF8(_ scalar: UInt32, to bytes: inout [UInt8]) {
+        switch scalar {
+        case 0..<0x80:
+            bytes.append(UInt8(scalar))
+        case 0x80..<0x800:
+            bytes.append(0xC0 | UInt8(scalar >> 6))
+            bytes.append(0x80 | UInt8(scalar & 0x3F))
+        case 0x800..<0x10000:
+            bytes.append(0xE0 | UInt8(scalar >> 12))
+            bytes.append(0x80 | UInt8((scalar >> 6) & 0x3F))
+            bytes.append(0x80 | UInt8(scalar & 0x3F))
+        default:
+            bytes.append(0xF0 | UInt8(scalar >> 18))
+            bytes.append(0x80 | UInt8((scalar >> 12) & 0x3F))
+            bytes.append(0x80 | UInt8((scalar >> 6) & 0x3F))
+            bytes.append(0x80 | UInt8(scalar & 0x3F))
+        }
+    }
+
+    private static func makeString(_ bytes: UnsafeBufferPointer<UInt8>, at offset: Int) throws(JSONError) -> String {
+        guard let string = String(validating: bytes, as: UTF8.self) else {
+            throw JSONError(offset: offset, reason: "invalid UTF-8 in string")
+        }
+        return string
+    }
+
+    // MARK: Numbers
+
+    private static let exactPowersOfTen: [Double] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ]
+
+    /// Parses a number. Integers that fit `Int64` stay exact; other numbers are converted with
+    /// one exact multiplication when the digits allow (Clinger's fast path), else by the standard
+    /// library's correctly rounded conversion.
+    private mutating func parseNumber() throws(JSONError) -> JSON {
+        let start = index
+        var negative = false
+        if base[index] == .minus {
+            negative = true
+            index += 1
+        }
+        guard index < count, base[index].isDigit else { throw error("invalid number") }
+        var mantissa: UInt64 = 0
+        var significantDigits = 0
+        var decimalExponent = 0
+        if base[index] == .zero {
+            index += 1
+            if index < count, base[index].isDigit { throw error("leading zero in number") }
+        } else {
+            while index < count, base[index].isDigit {
+                let digit = UInt64(base[index] &- .zero)
+                if significantDigits < 19 {
+                    mantissa = mantissa &* 10 &+ digit
+                    significantDigits += 1
+                } else {
+                    decimalExponent += 1
+                    significantDigits += 1
+                }
+                index += 1
+            }
+        }
+        var isInteger = true
+        if index < count, base[index] == .dot {
+            isInteger = false
+            index += 1
+            guard index < count, base[index].isDigit else { throw error("invalid number: digits expected after '.'") }
+            while index < count, base[index].isDigit {
+                let digit = UInt64(base[index] &- .zero)
+                if mantissa == 0 && digit == 0 {
+                    decimalExponent -= 1
+                } else if significantDigits < 19 {
+                    mantissa = mantissa &* 10 &+ digit
+                    significantDigits += 1
+                    decimalExponent -= 1
+                } else {
+                    significantDigits += 1
+                }
+                index += 1
+            }
+        }
+        if index < count, base[index] | 0x20 == .e {
+            isInteger = false
+            index += 1
+            var exponentNegative = false
+            if index < count, base[index] == .plus || base[index] == .minus {
+                exponentNegative = base[index] == .minus
+                index += 1
+            }
+            guard index < count, base[index].isDigit else { throw error("invalid number: digits expected in exponent") }
+            var exponent = 0
+            while index < count, base[index].isDigit {
+                if exponent < 100_000 { exponent = exponent * 10 + Int(base[index] &- .zero) }
+                index += 1
+            }
+            decimalExponent += exponentNegative ? -exponent : exponent
+        }
+        if isInteger, significantDigits <= 19 {
+            if negative {
+                if mantissa <= UInt64(Int64.max) + 1 { return .int(0 &- Int64(truncatingIfNeeded: mantissa)) }
+            } else if mantissa <= UInt64(Int64.max) {
+                return .int(Int64(mantissa))
+            }
+        }
+        if significantDigits <= 19, mantissa <= 1 << 53, (-22...22).contains(decimalExponent) {
+            var value = Double(mantissa)
+            if decimalExponent >= 0 {
+                value *= Self.exactPowersOfTen[decimalExponent]
+            } else {
+                value /= Self.exactPowersOfTen[-decimalExponent]
+            }
+            return .double(negative ? -value : value)
+        }
+        if mantissa == 0 { return .double(negative ? -0.0 : 0.0) }
+        let text = String(decoding: UnsafeBufferPointer(start: base + start, count: index - start), as: UTF8.self)
+        guard let value = Double(text), value.isFinite else {
+            throw JSONError(offset: start, reason: "number out of range")
+        }
+        return .double(value)
+    }
+
+    // MARK: Helpers
+
+    @inline(__always)
+    private mutating func skipWhitespace() {
+        while index < count {
+            switch base[index] {
+            case .space, .newline, .tab, .carriageReturn: index += 1
+            default: return
+            }
+        }
+    }
+
+    private func error(_ reason: String) -> JSONError {
+        JSONError(offset: index, reason: reason)
+    }
+}
+
+extension UInt8 {
+    static let quote = UInt8(ascii: "\"")
+    static let backslash = UInt8(ascii: "\\")
+    static let slash = UInt8(ascii: "/")
+    static let openBrace = UInt8(ascii: "{")
+    static let closeBrace = UInt8(ascii: "}")
+    static let openBracket = UInt8(ascii: "[")
+    static let closeBracket = UInt8(ascii: "]")
+    static let colon = UInt8(ascii: ":")
+    static let comma = UInt8(ascii: ",")
+    static let minus = UInt8(ascii: "-")
+    static let plus = UInt8(ascii: "+")
+    static let dot = UInt8(ascii: ".")
+    static let zero = UInt8(ascii: "0")
+    static let nine = UInt8(ascii: "9")
+    static let space = UInt8(ascii: " ")
+    static let newline = UInt8(ascii: "\n")
+    static let tab = UInt8(ascii: "\t")
+    static let carriageReturn = UInt8(ascii: "\r")
+    static let b = UInt8(ascii: "b")
+    static let e = UInt8(ascii: "e")
+    static let f = UInt8(ascii: "f")
+    static let n = UInt8(ascii: "n")
+    static let r = UInt8(ascii: "r")
+    static let t = UInt8(ascii: "t")
+    static let u = UInt8(ascii: "u")
+
+    var isDigit: Bool { self &- .zero < 10 }
+}
