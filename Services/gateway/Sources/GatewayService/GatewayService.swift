@@ -1,0 +1,1 @@
+// GatewayService: the HTTP ingestion service. See docs/gateway.md.
