@@ -82,6 +82,11 @@ let package = Package(
             path: "Shared/Sources/Storage"
         ),
         .target(
+            name: "StorageTesting",
+            dependencies: ["Storage", postgres, logging],
+            path: "Shared/Sources/StorageTesting"
+        ),
+        .target(
             name: "WorkspaceConfig",
             dependencies: ["EventModel", "Storage", .product(name: "Yams", package: "Yams"), postgres, lifecycle, logging],
             path: "Shared/Sources/WorkspaceConfig"
@@ -124,8 +129,8 @@ let package = Package(
             // MARK: Tests
             .testTarget(name: "EventModelTests", dependencies: ["EventModel"]),
             .testTarget(name: "KafkaTransportTests", dependencies: ["KafkaTransport"]),
-            .testTarget(name: "StorageTests", dependencies: ["Storage", postgres]),
-            .testTarget(name: "WorkspaceConfigTests", dependencies: ["WorkspaceConfig", "Storage"]),
+            .testTarget(name: "StorageTests", dependencies: ["Storage", "StorageTesting", postgres]),
+            .testTarget(name: "WorkspaceConfigTests", dependencies: ["WorkspaceConfig", "Storage", "StorageTesting", postgres]),
             .testTarget(name: "ServiceRuntimeTests", dependencies: ["ServiceRuntime", hummingbird]),
             .testTarget(
                 name: "GatewayTests",
