@@ -17,6 +17,23 @@ final class JSONSerializationTests: XCTestCase {
             #""quote\" backslash\\ slash/ newline\n tab\t cr\r bs\b ff\f nul\u0000 us\u001f del"# + "\u{7F} é 😀\"")
     }
 
+    func testEscapesAtEveryPositionOfLongStrings() throws {
+        // The escaping scan skips eight bytes at a time: put the special byte everywhere.
+        let specials: [(Character, String)] = [("\"", #"\""#), ("\\", #"\\"#), ("\n", #"\n"#), ("\u{1}", #"\u0001"#), ("é", "é")]
+        for length in 1..<24 {
+            for position in 0..<length {
+                for (special, escaped) in specials {
+                    var text = String(repeating: "x", count: length)
+                    var expected = text
+                    text.replaceSubrange(text.index(text.startIndex, offsetBy: position)...text.index(text.startIndex, offsetBy: position), with: String(special))
+                    expected.replaceSubrange(expected.index(expected.startIndex, offsetBy: position)...expected.index(expected.startIndex, offsetBy: position), with: escaped)
+                    XCTAssertEqual(JSON.string(text).jsonString, "\"\(expected)\"")
+                    XCTAssertEqual(try JSON(parsing: JSON.string(text).serialized()), .string(text))
+                }
+            }
+        }
+    }
+
     func testEscapesKeysToo() {
         let json: JSON = ["a\"b\n": 1]
         XCTAssertEqual(json.jsonString, #"{"a\"b\n":1}"#)

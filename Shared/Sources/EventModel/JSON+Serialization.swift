@@ -64,14 +64,38 @@ extension JSON {
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
+    /// Whether any of the eight bytes is a quote, a backslash or below 0x20 (the bytes a JSON
+    /// string cannot hold as is). Exact: no false positives or negatives.
+    @inline(__always)
+    static func needsEscaping(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quotes = word ^ (ones &* 0x22)
+        let backslashes = word ^ (ones &* 0x5C)
+        let hasQuote = (quotes &- ones) & ~quotes
+        let hasBackslash = (backslashes &- ones) & ~backslashes
+        let hasControl = (word &- ones &* 0x20) & ~word
+        return (hasQuote | hasBackslash | hasControl) & highs != 0
+    }
+
     private static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, into buffer: inout [UInt8]) {
         guard let base = bytes.baseAddress else { return }
+        let count = bytes.count
         var runStart = 0
-        for i in 0..<bytes.count {
+        var i = 0
+        while i < count {
+            if count - i >= 8, !needsEscaping(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) {
+                i += 8
+                continue
+            }
             let byte = base[i]
+            i += 1
             guard byte < 0x20 || byte == .quote || byte == .backslash else { continue }
-            if runStart < i { buffer.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: i - runStart)) }
-            runStart = i + 1
+            let position = i - 1
+            if runStart < position {
+                buffer.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: position - runStart))
+            }
+            runStart = i
             buffer.append(.backslash)
             switch byte {
             case .quote, .backslash: buffer.append(byte)
@@ -84,8 +108,8 @@ extension JSON {
                 buffer.append(contentsOf: [.u, .zero, .zero, hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)]])
             }
         }
-        if runStart < bytes.count {
-            buffer.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: bytes.count - runStart))
+        if runStart < count {
+            buffer.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: count - runStart))
         }
     }
 

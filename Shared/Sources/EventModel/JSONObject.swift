@@ -38,6 +38,13 @@ public struct JSONObject: Sendable {
         for (key, value) in members { self[key] = value }
     }
 
+    /// An object of entries whose keys are known to be distinct.
+    init(uniqueEntries: [Entry]) {
+        entries = uniqueEntries
+        positions = nil
+        rebuildPositions()
+    }
+
     /// The value for `key`, or `nil` when absent. Setting `nil` removes the key.
     public subscript(key: String) -> JSON? {
         get {

@@ -2,10 +2,14 @@
 ///
 /// Strings without escapes become `String`s straight from their byte range (one validation pass,
 /// no per-character work); the scan for the closing quote looks at eight bytes at a time.
-struct JSONParser {
+struct JSONParser: ~Copyable {
     private let base: UnsafePointer<UInt8>
     private let count: Int
     private var index = 0
+    /// Members of the objects being parsed, innermost last.
+    private var members = ScratchStack<JSONObject.Entry>()
+    /// Elements of the arrays being parsed, innermost last.
+    private var elements = ScratchStack<JSON>()
 
     private init(base: UnsafePointer<UInt8>, count: Int) {
         self.base = base
@@ -64,11 +68,13 @@ struct JSONParser {
         guard depth <= JSON.maximumDepth else { throw error("nesting too deep") }
         index += 1  // {
         skipWhitespace()
-        var object = JSONObject()
         if index < count, base[index] == .closeBrace {
             index += 1
-            return .object(object)
+            return .object(JSONObject())
         }
+        let first = members.count
+        /// Key to scratch position, once the object is too large for linear duplicate checks.
+        var positions: [String: Int]?
         while true {
             guard index < count else { throw error("unexpected end of input") }
             guard base[index] == .quote else {
@@ -80,10 +86,11 @@ struct JSONParser {
             guard base[index] == .colon else { throw error("expected ':'") }
             index += 1
             let value = try parseValue(depth: depth)
-            if object.isEmpty {
-                object.append(key: key, value: value)
+            // A repeated key keeps its first position and takes the new value.
+            if let duplicate = duplicatePosition(of: key, from: first, positions: &positions) {
+                members[duplicate].value = value
             } else {
-                object[key] = value
+                members.push(JSONObject.Entry(key: key, value: value))
             }
             skipWhitespace()
             guard index < count else { throw error("unexpected end of input") }
@@ -93,31 +100,53 @@ struct JSONParser {
                 skipWhitespace()
                 continue
             }
-            if byte == .closeBrace { return .object(object) }
+            if byte == .closeBrace { return .object(JSONObject(uniqueEntries: members.popArray(from: first))) }
             index -= 1
             throw error("expected ',' or '}'")
         }
+    }
+
+    /// The scratch position of `key` among the members from `first`, or `nil`.
+    @inline(__always)
+    private func duplicatePosition(of key: String, from first: Int, positions: inout [String: Int]?) -> Int? {
+        let existing = members.count - first
+        if existing <= JSONObject.indexThreshold {
+            let length = key.utf8.count
+            for position in first..<members.count {
+                let other = members[position].key
+                if other.utf8.count == length, other == key { return position }
+            }
+            return nil
+        }
+        if positions == nil {
+            var index = [String: Int](minimumCapacity: existing * 2)
+            for position in first..<members.count { index[members[position].key] = position }
+            positions = index
+        }
+        if let position = positions![key] { return position }
+        positions![key] = members.count  // where the caller pushes it
+        return nil
     }
 
     private mutating func parseArray(depth: Int) throws(JSONError) -> JSON {
         guard depth <= JSON.maximumDepth else { throw error("nesting too deep") }
         index += 1  // [
         skipWhitespace()
-        var array: [JSON] = []
         if index < count, base[index] == .closeBracket {
             index += 1
-            return .array(array)
+            return .array([])
         }
+        let first = elements.count
         while true {
             skipWhitespace()
-            if index < count, base[index] == .closeBracket, !array.isEmpty { throw error("trailing comma") }
-            array.append(try parseValue(depth: depth))
+            if index < count, base[index] == .closeBracket, elements.count > first { throw error("trailing comma") }
+            elements.push(try parseValue(depth: depth))
             skipWhitespace()
             guard index < count else { throw error("unexpected end of input") }
             let byte = base[index]
             index += 1
             if byte == .comma { continue }
-            if byte == .closeBracket { return .array(array) }
+            if byte == .closeBracket { return .array(elements.popArray(from: first)) }
             index -= 1
             throw error("expected ',' or ']'")
         }
@@ -129,37 +158,31 @@ struct JSONParser {
     private mutating func parseString() throws(JSONError) -> String {
         index += 1  // "
         let start = index
-        // Fast scan: stop at the quote, a backslash or a control character.
+        // Fast scan: stop at the quote, a backslash or a control character, and note whether
+        // any byte is non-ASCII.
+        var seen: UInt64 = 0
         while count - index >= 8 {
             let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
-            if Self.needsAttention(word) { break }
+            if JSON.needsEscaping(word) { break }
+            seen |= word
             index += 8
         }
         while index < count {
             let byte = base[index]
             if byte == .quote {
-                let string = try Self.makeString(UnsafeBufferPointer(start: base + start, count: index - start), at: start)
+                let bytes = UnsafeBufferPointer(start: base + start, count: index - start)
                 index += 1
-                return string
+                if seen & 0x8080_8080_8080_8080 == 0 {
+                    return String(decoding: bytes, as: UTF8.self)  // ASCII: nothing to validate
+                }
+                return try Self.makeString(bytes, at: start)
             }
             if byte == .backslash { return try parseEscapedString(from: start) }
             if byte < 0x20 { throw error("control character in string") }
+            seen |= UInt64(byte)
             index += 1
         }
         throw error("unterminated string")
-    }
-
-    /// Whether any of the eight bytes is a quote, a backslash or below 0x20.
-    @inline(__always)
-    private static func needsAttention(_ word: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        let quotes = word ^ (ones &* 0x22)
-        let backslashes = word ^ (ones &* 0x5C)
-        let hasQuote = (quotes &- ones) & ~quotes
-        let hasBackslash = (backslashes &- ones) & ~backslashes
-        let hasControl = (word &- ones &* 0x20) & ~word
-        return (hasQuote | hasBackslash | hasControl) & highs != 0
     }
 
     /// The slow path, from the first backslash: decode escapes into a byte buffer.
@@ -261,11 +284,10 @@ struct JSONParser {
         }
     }
 
+    /// A `String` from bytes that must be valid UTF-8.
     private static func makeString(_ bytes: UnsafeBufferPointer<UInt8>, at offset: Int) throws(JSONError) -> String {
-        guard let string = String(validating: bytes, as: UTF8.self) else {
-            throw JSONError(offset: offset, reason: "invalid UTF-8 in string")
-        }
-        return string
+        guard UTF8Validation.isValid(bytes) else { throw JSONError(offset: offset, reason: "invalid UTF-8 in string") }
+        return String(decoding: bytes, as: UTF8.self)  // valid, so nothing is replaced
     }
 
     // MARK: Numbers
