@@ -27,8 +27,7 @@ final class S3ClientTests: XCTestCase {
     }
 
     func testPutGetListAndMissing() async throws {
-        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
-        defer { try? httpClient.syncShutdown() }
+        let httpClient = HTTPClient.shared
         let client = try makeClient(bucket: "keel-test-\(UInt32.random(in: 0...UInt32.max))", httpClient: httpClient)
         try await client.createBucket()
         try await client.createBucket()  // idempotent
@@ -50,8 +49,7 @@ final class S3ClientTests: XCTestCase {
     }
 
     func testMultipartUploadAboveThreshold() async throws {
-        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
-        defer { try? httpClient.syncShutdown() }
+        let httpClient = HTTPClient.shared
         let client = try makeClient(bucket: "keel-mp-\(UInt32.random(in: 0...UInt32.max))", httpClient: httpClient, threshold: 6 << 20)
         try await client.createBucket()
         var body = [UInt8](repeating: 0, count: 11 << 20)
@@ -63,8 +61,7 @@ final class S3ClientTests: XCTestCase {
     }
 
     func testUnreachableEndpointIsRetryable() async throws {
-        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
-        defer { try? httpClient.syncShutdown() }
+        let httpClient = HTTPClient.shared
         let client = try S3Client(
             configuration: S3Configuration(
                 bucket: "b", endpoint: "http://127.0.0.1:1", accessKeyId: "a", secretAccessKey: "very-secret"
