@@ -47,6 +47,7 @@ let package = Package(
         .executable(name: "extractor", targets: ["ExtractorApp"]),
         .executable(name: "warehouse-actions", targets: ["WarehouseActionsApp"]),
         .executable(name: "keel", targets: ["KeelCLI"]),
+        .executable(name: "json-bench", targets: ["JSONBench"]),
         .executable(name: "keel-dev-kafka", targets: ["DevKafka"]),
     ],
     dependencies: [
@@ -125,6 +126,9 @@ let package = Package(
                 dependencies: ["KafkaTransport", argumentParser],
                 path: "deploy/dev-kafka/Sources/DevKafka"
             ),
+
+            // MARK: Benchmarks
+            .executableTarget(name: "JSONBench", dependencies: ["EventModel"], path: "Benchmarks/JSONBench"),
 
             // MARK: Tests
             .testTarget(name: "EventModelTests", dependencies: ["EventModel"]),
