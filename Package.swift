@@ -47,6 +47,7 @@ let package = Package(
         .executable(name: "extractor", targets: ["ExtractorApp"]),
         .executable(name: "warehouse-actions", targets: ["WarehouseActionsApp"]),
         .executable(name: "keel", targets: ["KeelCLI"]),
+        .executable(name: "transformations-benchmark", targets: ["TransformationsBenchmark"]),
         .executable(name: "json-bench", targets: ["JSONBench"]),
         .executable(name: "keel-dev-kafka", targets: ["DevKafka"]),
     ],
@@ -105,6 +106,17 @@ let package = Package(
             dependencies: ["EventModel", "WorkspaceConfig"],
             path: "Shared/Sources/Destinations"
         ),
+        .target(
+            name: "JSEngineShim",
+            path: "Shared/Sources/JSEngineShim",
+            cxxSettings: [.unsafeFlags(["-std=c++17", "-isystem", "/usr/include/mozjs-102", "-UDEBUG", "-fno-rtti", "-fno-exceptions"])],
+            linkerSettings: [.linkedLibrary("mozjs-102"), .linkedLibrary("stdc++")]
+        ),
+        .target(
+            name: "Transformations",
+            dependencies: ["JSEngineShim", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Shared/Sources/Transformations"
+        ),
 
         // MARK: Services
     ]
@@ -132,6 +144,12 @@ let package = Package(
 
             // MARK: Tests
             .testTarget(name: "EventModelTests", dependencies: ["EventModel"]),
+            .testTarget(name: "TransformationsTests", dependencies: ["Transformations"]),
+            .executableTarget(
+                name: "TransformationsBenchmark",
+                dependencies: ["Transformations"],
+                path: "Benchmarks/transformations/Sources/TransformationsBenchmark"
+            ),
             .testTarget(name: "KafkaTransportTests", dependencies: ["KafkaTransport"]),
             .testTarget(name: "StorageTests", dependencies: ["Storage", "StorageTesting", postgres]),
             .testTarget(name: "WorkspaceConfigTests", dependencies: ["WorkspaceConfig", "Storage", "StorageTesting", postgres]),

@@ -1,0 +1,141 @@
+// Events per second per core through Keel's transformation engine (SpiderMonkey) for the
+// email-filter transformation on ~1 KB events, batches of 1 and 100, beside node v20 running the
+// same transformation on the same events. Run through Benchmarks/transformations/run.sh.
+import Foundation
+import Transformations
+
+struct Options {
+    var nodeScript = "Benchmarks/transformations/node-bench.mjs"
+    var node = "node"
+    var rounds = 5
+    var secondsPerRound = 2.0
+
+    init(arguments: [String]) {
+        var iterator = arguments.dropFirst().makeIterator()
+        while let argument = iterator.next() {
+            switch argument {
+            case "--node-script": nodeScript = iterator.next() ?? nodeScript
+            case "--node": node = iterator.next() ?? node
+            case "--rounds": rounds = Int(iterator.next() ?? "") ?? rounds
+            case "--seconds": secondsPerRound = Double(iterator.next() ?? "") ?? secondsPerRound
+            default:
+                FileHandle.standardError.write(Data("unknown argument \(argument)\n".utf8))
+                exit(2)
+            }
+        }
+    }
+}
+
+let library = LibraryCode(
+    name: "isRudderEmail",
+    code: """
+        export function rudderEmail(email) {
+          return /@(rudderlabs|rudderstack)|\\+ruddertest/.test(email);
+        }
+        """)
+let transformation = TransformationCode(
+    id: "email-filter",
+    code: """
+        import { rudderEmail } from "isRudderEmail";
+        export function transformEvent(event, metadata) {
+          const email = event.context && event.context.traits && event.context.traits.email;
+          if (email && rudderEmail(email)) return null;
+          return event;
+        }
+        """)
+
+/// ~1 KB track events; one in four has a Rudder address and is dropped.
+func makeEvents(count: Int) -> [String] {
+    (0..<count).map { index in
+        let email = index % 4 == 0 ? "user\(index)@rudderlabs.com" : "user\(index)@example.com"
+        return """
+            {"type":"track","event":"Order Completed","messageId":"msg-\(index)-0f8fad5b-d9cb-469f-a165-70867728950e",\
+            "anonymousId":"anon-\(index)-7c9e6679-7425-40de-944b","userId":"user-\(index)",\
+            "timestamp":"2024-05-01T12:00:00.000Z","receivedAt":"2024-05-01T12:00:00.123Z","request_ip":"10.1.2.3",\
+            "properties":{"orderId":"order-\(index)","total":\(Double(index % 500) + 0.99),"revenue":\(index % 300),\
+            "currency":"USD","coupon":"SPRING","products":[{"sku":"sku-1","name":"Shoe","price":49.5,"quantity":1},\
+            {"sku":"sku-2","name":"Sock","price":5.25,"quantity":3}]},\
+            "context":{"traits":{"email":"\(email)","name":"User \(index)","plan":"pro"},\
+            "library":{"name":"analytics.js","version":"2.11.1"},"locale":"en-US","ip":"10.1.2.3",\
+            "page":{"path":"/checkout","url":"https://shop.example.com/checkout","title":"Checkout",\
+            "referrer":"https://shop.example.com/cart"},\
+            "userAgent":"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"},\
+            "integrations":{"All":true}}
+            """
+    }
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+}
+
+func keelRounds(engine: TransformationEngine, inputs: [TransformInput], batch: Int, options: Options) async -> [Double] {
+    var results: [Double] = []
+    var kept = 0
+    for _ in 0..<options.rounds {
+        let started = ContinuousClock.now
+        let limit = started + .milliseconds(Int(options.secondsPerRound * 1000))
+        var done = 0
+        while ContinuousClock.now < limit {
+            let start = done % inputs.count
+            let slice = Array(inputs[start..<min(start + batch, inputs.count)])
+            let outcomes = await engine.transform(slice, transformation: transformation, libraries: [library])
+            for outcome in outcomes {
+                switch outcome.result {
+                case .events: kept += 1
+                case .dropped: break
+                case .failed(let error): fatalError("benchmark transformation failed: \(error)")
+                }
+            }
+            done += slice.count
+        }
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        results.append(Double(done) / seconds)
+    }
+    precondition(kept > 0)
+    return results
+}
+
+func nodeRounds(eventsFile: String, batch: Int, options: Options) throws -> [Double] {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [options.node, options.nodeScript, eventsFile, "\(batch)", "\(options.rounds)", "\(options.secondsPerRound)"]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0,
+        let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+        let rates = object["eventsPerSecond"] as? [Double]
+    else { throw CocoaError(.fileReadCorruptFile) }
+    return rates
+}
+
+let options = Options(arguments: CommandLine.arguments)
+let texts = makeEvents(count: 10_000)
+let averageSize = texts.reduce(0) { $0 + $1.utf8.count } / texts.count
+let inputs = texts.map { text in
+    TransformInput(event: Array(text.utf8), metadata: TransformMetadata(sourceId: "src", destinationId: "dst", workspaceId: "ws"))
+}
+let eventsFile = FileManager.default.temporaryDirectory.appendingPathComponent("keel-transform-bench-\(getpid()).json").path
+try ("[" + texts.joined(separator: ",") + "]").write(toFile: eventsFile, atomically: true, encoding: .utf8)
+defer { try? FileManager.default.removeItem(atPath: eventsFile) }
+
+var configuration = TransformationEngine.Configuration()
+configuration.workers = 1  // per core
+let engine = try TransformationEngine(configuration: configuration)
+print("events: \(texts.count) distinct, \(averageSize) bytes on average; \(options.rounds) rounds of \(options.secondsPerRound) s; one core each")
+print("batch   keel (events/s)   node v20 (events/s)   keel/node")
+for batch in [1, 100] {
+    let keel = median(await keelRounds(engine: engine, inputs: inputs, batch: batch, options: options))
+    let node = median(try nodeRounds(eventsFile: eventsFile, batch: batch, options: options))
+    print(
+        String(batch).padding(toLength: 8, withPad: " ", startingAt: 0)
+            + String(Int(keel)).padding(toLength: 18, withPad: " ", startingAt: 0)
+            + String(Int(node)).padding(toLength: 22, withPad: " ", startingAt: 0)
+            + String(format: "%.2f", keel / node))
+}
+engine.shutdown()

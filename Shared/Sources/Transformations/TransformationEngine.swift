@@ -1,0 +1,158 @@
+import Foundation
+import JSEngineShim
+
+/// Runs user transformations (JavaScript ES modules) in-process on SpiderMonkey.
+///
+/// A fixed pool of worker threads, one JavaScript context each; a batch is handed to one worker
+/// and crosses the Swift↔engine boundary once. Each transformation version (a hash of its code and
+/// libraries) gets its own global and zone per worker, created on first use, so a changed
+/// transformation or library takes effect for the next batch. Time, memory and stack limits are
+/// always on; a transformation that breaks one yields per-event errors and its realm is recycled.
+///
+/// Call ``shutdown()`` before the process exits (it is also done at exit and on deinit).
+public final class TransformationEngine: Sendable {
+    let core: EngineCore
+
+    public init(configuration: Configuration = .init()) throws {
+        core = try EngineCore(configuration: configuration)
+    }
+
+    deinit { core.shutdown() }
+
+    /// Transforms a batch with one transformation. Returns exactly one outcome per input, in order.
+    ///
+    /// - Parameter allowedFetchHosts: hosts (`name` or `name:port`) the transformation's `fetch`
+    ///   may reach: the workspace's allow list. Empty: no fetch.
+    public func transform(
+        _ inputs: [TransformInput], transformation: TransformationCode, libraries: [LibraryCode] = [],
+        allowedFetchHosts: [String] = []
+    ) async -> [TransformOutcome] {
+        if inputs.isEmpty { return [] }
+        let job = TransformJob(
+            inputs: inputs, transformation: transformation, libraries: libraries,
+            key: RealmKey(transformation: transformation, libraries: libraries),
+            allowedHosts: allowedFetchHosts.joined(separator: ","))
+        return await core.submit(job)
+    }
+
+    /// Stops the workers after the batches already queued and frees their contexts. Later calls
+    /// to `transform` fail with an engine error. Blocks until the workers have exited.
+    public func shutdown() { core.shutdown() }
+}
+
+struct TransformJob: Sendable {
+    var inputs: [TransformInput]
+    var transformation: TransformationCode
+    var libraries: [LibraryCode]
+    var key: RealmKey
+    var allowedHosts: String
+}
+
+/// The queue and the workers. Submitters wait for a slot (at most `capacity` batches queued or
+/// running); workers wait on a condition for jobs.
+final class EngineCore: @unchecked Sendable {
+    let configuration: TransformationEngine.Configuration
+    private let condition = NSCondition()
+    // Guarded by `condition`.
+    private var pending: [(TransformJob, CheckedContinuation<[TransformOutcome], Never>)] = []
+    private var freeSlots: Int
+    private var slotWaiters: [CheckedContinuation<Bool, Never>] = []
+    private var closed = false
+    private var runningWorkers = 0
+    private var workers: [EngineWorker] = []
+
+    init(configuration: TransformationEngine.Configuration) throws {
+        self.configuration = configuration
+        let count = max(1, configuration.workers)
+        freeSlots = configuration.queueCapacity > 0 ? configuration.queueCapacity : 2 * count
+        guard kjs_process_start() == 0 else {
+            throw TransformationError(code: .engine, message: "SpiderMonkey could not be initialised")
+        }
+        for number in 0..<count {
+            let worker = EngineWorker(core: self, number: number)
+            guard worker.start() else {
+                shutdown()
+                throw TransformationError(code: .engine, message: "could not create a JavaScript context")
+            }
+            condition.lock()
+            workers.append(worker)
+            runningWorkers += 1
+            condition.unlock()
+        }
+    }
+
+    func submit(_ job: TransformJob) async -> [TransformOutcome] {
+        let admitted: Bool = await withCheckedContinuation { continuation in
+            condition.lock()
+            if closed {
+                condition.unlock()
+                continuation.resume(returning: false)
+            } else if freeSlots > 0 {
+                freeSlots -= 1
+                condition.unlock()
+                continuation.resume(returning: true)
+            } else {
+                slotWaiters.append(continuation)
+                condition.unlock()
+            }
+        }
+        guard admitted else { return Self.failAll(job.inputs.count, message: "the transformation engine is shut down") }
+        return await withCheckedContinuation { continuation in
+            condition.lock()
+            if closed {
+                condition.unlock()
+                continuation.resume(returning: Self.failAll(job.inputs.count, message: "the transformation engine is shut down"))
+                return
+            }
+            pending.append((job, continuation))
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
+    /// Blocks until a job is available; nil when the engine is closed and drained.
+    func nextJob() -> (TransformJob, CheckedContinuation<[TransformOutcome], Never>)? {
+        condition.lock()
+        defer { condition.unlock() }
+        while pending.isEmpty && !closed { condition.wait() }
+        if pending.isEmpty { return nil }
+        return pending.removeFirst()
+    }
+
+    func jobFinished() {
+        condition.lock()
+        if slotWaiters.isEmpty {
+            freeSlots += 1
+            condition.unlock()
+        } else {
+            let waiter = slotWaiters.removeFirst()
+            condition.unlock()
+            waiter.resume(returning: true)
+        }
+    }
+
+    func workerExited() {
+        condition.lock()
+        runningWorkers -= 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func shutdown() {
+        condition.lock()
+        let waiters = slotWaiters
+        slotWaiters = []
+        closed = true
+        condition.broadcast()
+        while runningWorkers > 0 { condition.wait() }
+        workers = []
+        condition.unlock()
+        for waiter in waiters { waiter.resume(returning: false) }
+    }
+
+    static func failAll(_ count: Int, message: String) -> [TransformOutcome] {
+        Array(
+            repeating: TransformOutcome(result: .failed(TransformationError(code: .engine, message: message))),
+            count: count)
+    }
+}
