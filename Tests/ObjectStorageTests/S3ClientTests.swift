@@ -64,7 +64,8 @@ final class S3ClientTests: XCTestCase {
         let httpClient = HTTPClient.shared
         let client = try S3Client(
             configuration: S3Configuration(
-                bucket: "b", endpoint: "http://127.0.0.1:1", accessKeyId: "a", secretAccessKey: "very-secret"
+                bucket: "b", endpoint: "http://127.0.0.1:1", accessKeyId: "a", secretAccessKey: "very-secret",
+                requestTimeoutSeconds: 2
             ),
             httpClient: httpClient
         )
