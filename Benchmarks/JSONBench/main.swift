@@ -76,7 +76,7 @@ func report(_ name: String, bytes: Int, _ body: () -> Void) {
     let eventsPerSecond = Double(eventCount) / perBatch
     let megabytesPerSecond = Double(bytes) / perBatch / 1_000_000
     print(
-        name.padding(toLength: 44, withPad: " ", startingAt: 0),
+        name.padding(toLength: 48, withPad: " ", startingAt: 0),
         String(format: "%10.0f events/s   %8.1f MB/s   %8.1f µs/batch", eventsPerSecond, megabytesPerSecond, perBatch * 1e6))
 }
 

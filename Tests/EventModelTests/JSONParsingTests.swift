@@ -159,6 +159,16 @@ final class JSONParsingTests: XCTestCase {
         XCTAssertNoThrow(try JSON(parsing: objects))
     }
 
+    func testNestingUpToTheLimitOffTheMainThread() async throws {
+        // Services parse on Swift concurrency's worker threads, whose stacks are smaller.
+        let depth = JSON.maximumDepth
+        let parsed = try await Task.detached {
+            let text = String(repeating: #"{"a":["#, count: depth / 2) + String(repeating: "]}", count: depth / 2)
+            return try JSON(parsing: text).jsonString.utf8.count
+        }.value
+        XCTAssertEqual(parsed, depth / 2 * 8)
+    }
+
     func testNestingBeyondTheLimitIsRejectedWithoutCrashing() {
         for depth in [JSON.maximumDepth + 1, 100_000] {
             let text = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)

@@ -201,8 +201,18 @@ struct JSONParser: ~Copyable {
             }
             if byte < 0x20 { throw error("control character in string") }
             if byte != .backslash {
-                bytes.append(byte)
+                // Copy the run up to the next byte that needs attention in one go.
+                let runStart = index
                 index += 1
+                while count - index >= 8,
+                    !JSON.needsEscaping(UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+                {
+                    index += 8
+                }
+                while index < count, base[index] >= 0x20, base[index] != .quote, base[index] != .backslash {
+                    index += 1
+                }
+                bytes.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: index - runStart))
                 continue
             }
             index += 1
