@@ -122,7 +122,7 @@ let package = Package(
     ]
         + service("gateway", "Gateway", dependencies: serviceBase + [hummingbird, nioCore])
         + service("processor", "Processor", dependencies: serviceBase + ["Destinations"])
-        + service("router", "Router", dependencies: serviceBase + ["Destinations", httpClient])
+        + service("router", "Router", dependencies: serviceBase + [httpClient, hummingbird, nioCore, .product(name: "NIOHTTP1", package: "swift-nio")])
         + service("batch-router", "BatchRouter", dependencies: serviceBase)
         + service("extractor", "Extractor", dependencies: serviceBase)
         + service("warehouse-actions", "WarehouseActions", dependencies: serviceBase)
@@ -154,6 +154,13 @@ let package = Package(
             .testTarget(name: "StorageTests", dependencies: ["Storage", "StorageTesting", postgres]),
             .testTarget(name: "WorkspaceConfigTests", dependencies: ["WorkspaceConfig", "Storage", "StorageTesting", postgres]),
             .testTarget(name: "ServiceRuntimeTests", dependencies: ["ServiceRuntime", hummingbird]),
+            .testTarget(
+                name: "RouterTests",
+                dependencies: [
+                    "RouterService", "KafkaTransport", "EventModel", "Storage", "StorageTesting", hummingbird, httpClient, nioCore,
+                    .product(name: "HummingbirdTesting", package: "hummingbird"), postgres, logging, metrics,
+                ]
+            ),
             .testTarget(
                 name: "GatewayTests",
                 dependencies: [

@@ -1,0 +1,165 @@
+import AsyncHTTPClient
+import EventModel
+import NIOCore
+import NIOHTTP1
+
+/// Sends a job's requests with the process's one `HTTPClient` and classifies the answer.
+///
+/// Requests of a job go one after another from `nextRequest`; the first that is not 2xx ends the
+/// attempt, and the failure records how many were answered so a retry resumes there. Request
+/// headers never appear in a failure: only the status, a response excerpt and a fixed reason.
+public struct HTTPDeliverer: Sendable {
+    public let client: HTTPClient
+    /// Largest response body read; the rest is discarded.
+    public var maxResponseBytes = 64 * 1024
+
+    public init(client: HTTPClient) {
+        self.client = client
+    }
+
+    /// A client sized for many destinations: connection pool per host, no automatic redirects
+    /// beyond a few, idle connections kept a minute.
+    public static func makeClient(connectionsPerHost: Int = 128) -> HTTPClient {
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .follow(max: 3, allowCycles: false),
+            timeout: .init(connect: .seconds(5))
+        )
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connectionsPerHost)
+        configuration.decompression = .enabled(limit: .ratio(50))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    public func deliver(_ job: ScheduledJob, timeout: Duration) async -> AttemptResult {
+        let requests = job.job.requests
+        var index = job.nextRequest
+        var lastStatus = 204
+        while index < requests.count {
+            let result = await send(requests[index], completedRequests: index, timeout: timeout)
+            switch result {
+            case .delivered(let status): lastStatus = status
+            case .failed: return result
+            }
+            index += 1
+        }
+        return .delivered(statusCode: lastStatus)
+    }
+
+    private func send(_ request: DeliveryRequest, completedRequests: Int, timeout: Duration) async -> AttemptResult {
+        let httpRequest: HTTPClientRequest
+        do {
+            httpRequest = try Self.makeRequest(request)
+        } catch {
+            return .failed(DeliveryFailure(kind: .invalidJob, reason: "\(error)", retryable: false, completedRequests: completedRequests))
+        }
+        do {
+            let response = try await client.execute(httpRequest, timeout: .nanoseconds(Int64(timeout.seconds * 1e9)))
+            let status = Int(response.status.code)
+            var body: [UInt8] = []
+            let keep = (200..<300).contains(status) ? 0 : OutcomeClassifier.excerptLimit
+            var read = 0
+            for try await chunk in response.body {
+                read += chunk.readableBytes
+                if body.count < keep { body += chunk.readableBytesView.prefix(keep - body.count) }
+                if read > maxResponseBytes { break }
+            }
+            return OutcomeClassifier.classify(
+                status: status, retryAfter: response.headers.first(name: "retry-after"), body: body, completedRequests: completedRequests
+            )
+        } catch let error as HTTPClientError {
+            let isTimeout = error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout || error == .writeTimeout
+            return .failed(
+                DeliveryFailure(
+                    kind: isTimeout ? .timeout : .connection,
+                    reason: isTimeout ? "timeout" : "connection error: \(error.shortDescription)",
+                    retryable: error != .invalidURL && error != .emptyHost && error != .unsupportedScheme(""),
+                    completedRequests: completedRequests
+                )
+            )
+        } catch {
+            return .failed(
+                DeliveryFailure(kind: .connection, reason: "connection error: \(type(of: error))", retryable: true, completedRequests: completedRequests)
+            )
+        }
+    }
+
+    /// The AsyncHTTPClient request for a mapped request.
+    static func makeRequest(_ request: DeliveryRequest) throws -> HTTPClientRequest {
+        guard request.url.hasPrefix("http://") || request.url.hasPrefix("https://") else {
+            throw InvalidDeliveryJob(reason: "request URL is not http(s)")
+        }
+        var httpRequest = HTTPClientRequest(url: request.url)
+        httpRequest.method = HTTPMethod(rawValue: request.method.uppercased())
+        for header in request.headers { httpRequest.headers.add(name: header.name, value: header.value) }
+        let bytes: [UInt8]?
+        switch (request.bodyFormat, request.body) {
+        case (.none, _), (_, nil):
+            bytes = nil
+        case (.json, .string(let text)?):
+            // A pre-serialised body is sent as is.
+            bytes = Array(text.utf8)
+            if !httpRequest.headers.contains(name: "content-type") { httpRequest.headers.add(name: "Content-Type", value: "application/json") }
+        case (.json, let body?):
+            bytes = body.serialized()
+            if !httpRequest.headers.contains(name: "content-type") { httpRequest.headers.add(name: "Content-Type", value: "application/json") }
+        case (.form, let body?):
+            bytes = Array(FormEncoding.encode(body).utf8)
+            if !httpRequest.headers.contains(name: "content-type") {
+                httpRequest.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            }
+        }
+        if let bytes {
+            httpRequest.body = .bytes(ByteBuffer(bytes: bytes))
+        }
+        return httpRequest
+    }
+}
+
+extension HTTPClientError {
+    /// The error's name without any URL or payload.
+    var shortDescription: String {
+        let text = String(describing: self)
+        return text.count <= 60 ? text : String(text.prefix(60))
+    }
+}
+
+/// `application/x-www-form-urlencoded` for a flat JSON object; nested values are sent as JSON text.
+enum FormEncoding {
+    static func encode(_ body: JSON) -> String {
+        guard case .object(let object) = body else {
+            if case .string(let text) = body { return text }
+            return escape(body.serializedString)
+        }
+        var parts: [String] = []
+        parts.reserveCapacity(object.count)
+        for (key, value) in object {
+            let text: String
+            switch value {
+            case .string(let string): text = string
+            case .null: text = ""
+            default: text = value.serializedString
+            }
+            parts.append(escape(key) + "=" + escape(text))
+        }
+        return parts.joined(separator: "&")
+    }
+
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        let hex = Array("0123456789ABCDEF".utf8)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "*"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            case UInt8(ascii: " "):
+                out.append("+")
+            default:
+                out.append("%")
+                out.unicodeScalars.append(Unicode.Scalar(hex[Int(byte >> 4)]))
+                out.unicodeScalars.append(Unicode.Scalar(hex[Int(byte & 0x0F)]))
+            }
+        }
+        return out
+    }
+}

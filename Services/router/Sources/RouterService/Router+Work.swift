@@ -1,0 +1,131 @@
+import Logging
+
+extension Router {
+    /// Turns scheduler actions into work (run as child tasks of ``run()``).
+    func handle(_ actions: [DeliveryScheduler.Action]) {
+        for action in actions {
+            switch action {
+            case .send(let job):
+                inFlight.add(1, ordering: .relaxed)
+                workContinuation.yield(.send(job))
+            case .recordFailure(let job, let failure):
+                workContinuation.yield(.recordFailure(job, failure))
+            case .retryScheduled(let job, let failure, let delay):
+                metrics.delivery(job.job, outcome: "retried")
+                logger.debug(
+                    "delivery will be retried",
+                    metadata: [
+                        "destination": "\(job.job.destinationId)", "messageId": "\(job.job.messageId)", "attempt": "\(job.attempts)",
+                        "reason": "\(failure.reason)", "delay_ms": "\(Int64(delay.seconds * 1000))",
+                    ])
+            case .startParkWriter:
+                workContinuation.yield(.parkWriter)
+            case .loadParked(let key, let afterSeq, let limit):
+                workContinuation.yield(.load(key, afterSeq: afterSeq, limit: limit))
+            case .armTimer(let instant):
+                workContinuation.yield(.timer(instant))
+            }
+        }
+    }
+
+    func perform(_ item: Work) async {
+        switch item {
+        case .send(let job):
+            await send(job)
+        case .recordFailure(let job, let failure):
+            await recordFailure(job, failure)
+        case .parkWriter:
+            await writeParked()
+        case .load(let key, let afterSeq, let limit):
+            await load(key, afterSeq: afterSeq, limit: limit)
+        case .timer(let instant):
+            try? await Task.sleep(until: instant, clock: .continuous)
+            let actions = scheduler.withLock { $0.tick(now: .now) }
+            handle(actions)
+        }
+    }
+
+    private func send(_ job: ScheduledJob) async {
+        let policy = scheduler.withLock { $0.destinations[job.key.destinationId]?.policy } ?? DeliveryPolicy()
+        let result = await deliverer.deliver(job, timeout: policy.timeout)
+        switch result {
+        case .delivered(let status):
+            metrics.attempt(job.job, status: "\(status)")
+            metrics.delivery(job.job, outcome: "delivered")
+            metrics.latency(job.job, nowMillis: unixMillis())
+            if case .parked(let seq) = job.origin {
+                metrics.counter("keel_router_unparked_total", []).increment()
+                guard await retrying("delete parked job", { try await self.store.deleteParked(seq: seq) }) else { return }
+            }
+        case .failed(let failure):
+            metrics.attempt(job.job, status: failure.statusCode.map { "\($0)" } ?? failure.kind.rawValue)
+        }
+        let actions = scheduler.withLock { $0.completed(job, result: result, now: .now, jitter: Double.random(in: 0...1)) }
+        inFlight.add(-1, ordering: .relaxed)
+        handle(actions)
+        signalRoomIfWaiting()
+    }
+
+    private func recordFailure(_ job: ScheduledJob, _ failure: DeliveryFailure) async {
+        let firstAttemptMillis = job.firstAttemptAt.map { unixMillis() - Int64((ContinuousClock.now - $0).seconds * 1000) }
+        guard await retrying("record failed event", { try await self.store.recordFailure(job, failure, firstAttemptMillis: firstAttemptMillis) })
+        else { return }
+        metrics.delivery(job.job, outcome: failure.retryable ? "failed" : "aborted")
+        metrics.counter("keel_router_failed_events_total", [("destination_id", job.job.destinationId)]).increment()
+        logger.warning(
+            "delivery failed finally",
+            metadata: [
+                "destination": "\(job.job.destinationId)", "messageId": "\(job.job.messageId)", "attempts": "\(job.attempts)",
+                "reason": "\(failure.reason)",
+            ])
+        let actions: [DeliveryScheduler.Action] = scheduler.withLock { scheduler in
+            if failure.kind == .invalidJob && job.attempts == 0 {
+                scheduler.invalidRecorded(job)
+                return []
+            }
+            return scheduler.failureRecorded(job, now: .now)
+        }
+        handle(actions)
+        signalRoomIfWaiting()
+    }
+
+    /// The one park writer: writes the outbox in order until it is empty.
+    private func writeParked() async {
+        while true {
+            let batch = scheduler.withLock { $0.takeParkBatch() }
+            if batch.isEmpty { return }
+            guard await retrying("park jobs", { try await self.store.park(batch) }) else { return }
+            metrics.counter("keel_router_parked_total", []).increment(by: batch.count)
+            let actions = scheduler.withLock { $0.parkWritten(batch, now: .now) }
+            handle(actions)
+            signalRoomIfWaiting()
+        }
+    }
+
+    private func load(_ key: DeliveryKey, afterSeq: Int64, limit: Int) async {
+        var rows: [(seq: Int64, job: DeliveryJob)] = []
+        guard await retrying("load parked jobs", { rows = try await self.store.loadParked(key, afterSeq: afterSeq, limit: limit) }) else { return }
+        let actions = scheduler.withLock { $0.loadedParked(key, rows: rows, now: .now) }
+        handle(actions)
+    }
+
+    /// Runs a Postgres operation until it succeeds, backing off up to 5 s between tries. A router
+    /// without its database cannot make progress safely; it waits rather than dropping work.
+    /// Gives up only when the task is cancelled (shutdown), answering `false`: the caller must then
+    /// not report the work as done, so it is redone by the next run.
+    func retrying(_ what: String, _ body: () async throws -> Void) async -> Bool {
+        var delay: Duration = .milliseconds(100)
+        while true {
+            do {
+                try await body()
+                return true
+            } catch {
+                if Task.isCancelled { return false }
+                // The description of postgres-nio's errors carries no query or bound values.
+                logger.error("postgres operation failed; retrying", metadata: ["operation": "\(what)", "error": "\(error)"])
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+    }
+}

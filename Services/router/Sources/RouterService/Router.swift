@@ -1,0 +1,281 @@
+import AsyncHTTPClient
+import EventModel
+import KafkaTransport
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Looks up a destination's delivery policy (config overrides on top of per-type defaults).
+public typealias DeliveryPolicyProvider = @Sendable (_ destinationId: String, _ destinationType: String) -> DeliveryPolicy
+
+/// The router: consumes `keel.deliver.*`, delivers each job over HTTP in order per
+/// (destination, user), retries, parks, records failures, stores offsets.
+///
+/// All decisions are made by ``DeliveryScheduler`` under one lock; this type performs the actions
+/// it returns (HTTP sends, Postgres writes, timers) in child tasks of ``run()``. The work queue
+/// between the two is bounded by the scheduler: sends by the destinations' concurrency limits,
+/// park writes and loads by one writer and one load per key, timers by one per earlier deadline.
+public final class Router: Service, Sendable {
+    /// Router settings; see docs/router.md for the environment variables that set them.
+    public struct Configuration: Sendable {
+        /// Memory bounds per key and destination.
+        public var limits = DeliveryScheduler.Limits()
+        /// The consumer stops taking batches while more jobs than this are in memory. Default 20,000.
+        public var maxJobsInMemory = 20_000
+        /// How often the parked table is checked for replays. Default 1 s.
+        public var replayPollInterval: Duration = .seconds(1)
+        /// How often storable offsets are handed to the consumer. Default 100 ms.
+        public var offsetStoreInterval: Duration = .milliseconds(100)
+        /// How long graceful shutdown waits for requests in flight. Default 10 s.
+        public var shutdownDrainTimeout: Duration = .seconds(10)
+
+        public init() {}
+    }
+
+    enum Work: Sendable {
+        case send(ScheduledJob)
+        case recordFailure(ScheduledJob, DeliveryFailure)
+        case parkWriter
+        case load(DeliveryKey, afterSeq: Int64, limit: Int)
+        case timer(ContinuousClock.Instant)
+    }
+
+    struct PartitionMarkers {
+        /// Per partition, a message read under the current assignment (value dropped), used to
+        /// store an offset with the right assignment generation.
+        var markers: [PartitionRef: ConsumedMessage] = [:]
+    }
+
+    let configuration: Configuration
+    let consumer: KafkaConsumer
+    let store: RouterStore
+    let deliverer: HTTPDeliverer
+    let policies: DeliveryPolicyProvider
+    let logger: Logger
+    let metrics: RouterMetrics
+    let scheduler: Mutex<DeliveryScheduler>
+    let markers = Mutex(PartitionMarkers())
+    let work: AsyncStream<Work>
+    let workContinuation: AsyncStream<Work>.Continuation
+    /// Signalled when jobs in memory fall under the bound.
+    let room: AsyncStream<Void>
+    let roomContinuation: AsyncStream<Void>.Continuation
+    let waitingForRoom = Atomic<Bool>(false)
+    let inFlight = Atomic<Int>(0)
+    /// Highest replay row seq already handed to the scheduler.
+    let replayWatermark = Atomic<Int64>(0)
+
+    public init(
+        configuration: Configuration = Configuration(), consumer: KafkaConsumer, store: RouterStore, httpClient: HTTPClient,
+        policies: @escaping DeliveryPolicyProvider, metrics: RouterMetrics = RouterMetrics(), logger: Logger
+    ) {
+        self.configuration = configuration
+        self.consumer = consumer
+        self.store = store
+        self.deliverer = HTTPDeliverer(client: httpClient)
+        self.policies = policies
+        self.metrics = metrics
+        self.logger = logger
+        self.scheduler = Mutex(DeliveryScheduler(limits: configuration.limits))
+        (work, workContinuation) = AsyncStream.makeStream(of: Work.self)
+        (room, roomContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Runs until graceful shutdown or cancellation. Requires the consumer and the database to run.
+    public func run() async throws {
+        try await seedParked()
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                await cancelWhenGracefulShutdown { await self.consume() }
+                await self.drainInFlight()
+                self.storeOffsets()
+                self.workContinuation.finish()
+            }
+            group.addTask { await cancelWhenGracefulShutdown { await self.storeOffsetsPeriodically() } }
+            group.addTask { await cancelWhenGracefulShutdown { await self.pollReplays() } }
+            group.addTask { await cancelWhenGracefulShutdown { await self.followAssignments() } }
+            for await item in work {
+                group.addTask { await self.perform(item) }
+            }
+            group.cancelAll()
+        }
+        roomContinuation.finish()
+    }
+
+    // MARK: Consuming
+
+    private func consume() async {
+        for await batch in consumer.messages {
+            if Task.isCancelled { break }
+            let now = ContinuousClock.now
+            var actions: [DeliveryScheduler.Action] = []
+            var invalid: [(ConsumedMessage, InvalidDeliveryJob)] = []
+            var parsed: [(DeliveryJob, ConsumedMessage)] = []
+            parsed.reserveCapacity(batch.count)
+            for message in batch {
+                do {
+                    parsed.append((try DeliveryJob(parsing: message.value, key: message.key), message))
+                } catch let error as InvalidDeliveryJob {
+                    invalid.append((message, error))
+                } catch {
+                    invalid.append((message, InvalidDeliveryJob(reason: "unreadable")))
+                }
+            }
+            var policyCache: [String: DeliveryPolicy] = [:]
+            scheduler.withLock { scheduler in
+                for (job, message) in parsed {
+                    let policy: DeliveryPolicy
+                    if let cached = policyCache[job.destinationId] {
+                        policy = cached
+                    } else {
+                        policy = policies(job.destinationId, job.destinationType)
+                        policyCache[job.destinationId] = policy
+                        scheduler.updatePolicy(policy, destinationId: job.destinationId)
+                    }
+                    let partition = PartitionRef(topic: message.topic, partition: message.partition)
+                    actions += scheduler.enqueue(job, from: partition, offset: message.offset, policy: policy, now: now)
+                }
+            }
+            if let last = batch.last {
+                var marker = last
+                marker.value = []
+                marker.key = nil
+                marker.headers = []
+                markers.withLock { state in
+                    for message in batch where state.markers[PartitionRef(topic: message.topic, partition: message.partition)]?.offset ?? -1 < message.offset {
+                        var m = marker
+                        m.topic = message.topic
+                        m.partition = message.partition
+                        m.offset = message.offset
+                        state.markers[PartitionRef(topic: message.topic, partition: message.partition)] = m
+                    }
+                }
+            }
+            handle(actions)
+            for (message, error) in invalid { recordInvalid(message, error) }
+            await waitForRoom()
+        }
+    }
+
+    /// A message that is not a delivery job cannot be delivered: it goes to failed events (so it can
+    /// be seen) and its offset moves on.
+    private func recordInvalid(_ message: ConsumedMessage, _ error: InvalidDeliveryJob) {
+        metrics.counter("keel_router_invalid_jobs_total", []).increment()
+        logger.error("invalid delivery job", metadata: ["topic": "\(message.topic)", "partition": "\(message.partition)", "offset": "\(message.offset)", "error": "\(error)"])
+        let keyText = message.key.map { String(decoding: $0, as: UTF8.self) } ?? ":"
+        let parts = keyText.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        let job = DeliveryJob(
+            destinationId: parts.first.map(String.init) ?? "", destinationType: Topics().destinationType(ofDeliverTopic: message.topic) ?? "",
+            messageId: "", userKey: parts.count > 1 ? String(parts[1]) : "", eventType: "", requests: [], raw: message.value
+        )
+        // Through the scheduler so that the offset is only stored once the failure is recorded.
+        let actions = scheduler.withLock { scheduler in
+            scheduler.enqueueInvalid(job, from: PartitionRef(topic: message.topic, partition: message.partition), offset: message.offset, reason: error.reason)
+        }
+        handle(actions)
+    }
+
+    private func waitForRoom() async {
+        while scheduler.withLock({ $0.jobsInMemory }) > configuration.maxJobsInMemory {
+            waitingForRoom.store(true, ordering: .sequentiallyConsistent)
+            // Re-check after publishing the flag so a completion in between is not missed.
+            if scheduler.withLock({ $0.jobsInMemory }) <= configuration.maxJobsInMemory { break }
+            var iterator = room.makeAsyncIterator()
+            guard await iterator.next() != nil else { return }
+        }
+        waitingForRoom.store(false, ordering: .sequentiallyConsistent)
+    }
+
+    func signalRoomIfWaiting() {
+        guard waitingForRoom.load(ordering: .sequentiallyConsistent) else { return }
+        if scheduler.withLock({ $0.jobsInMemory }) <= configuration.maxJobsInMemory {
+            roomContinuation.yield()
+        }
+    }
+
+    // MARK: Offsets
+
+    private func storeOffsetsPeriodically() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: configuration.offsetStoreInterval)
+            storeOffsets()
+        }
+    }
+
+    /// Hands the storable offsets to the consumer (committed with its next auto-commit).
+    func storeOffsets() {
+        let offsets = scheduler.withLock { $0.takeStorableOffsets() }
+        guard !offsets.isEmpty else { return }
+        let toStore: [ConsumedMessage] = markers.withLock { state in
+            offsets.compactMap { partition, next in
+                guard var marker = state.markers[partition] else { return nil }
+                marker.offset = next - 1
+                return marker
+            }
+        }
+        consumer.storeOffsets(toStore)
+    }
+
+    private func followAssignments() async {
+        for await event in consumer.events {
+            guard case .revoked(let partitions) = event else { continue }
+            scheduler.withLock { scheduler in
+                for partition in partitions { scheduler.forgetPartition(PartitionRef(topic: partition.topic, partition: partition.partition)) }
+            }
+            markers.withLock { state in
+                for partition in partitions { state.markers[PartitionRef(topic: partition.topic, partition: partition.partition)] = nil }
+            }
+        }
+    }
+
+    private func drainInFlight() async {
+        let deadline = ContinuousClock.now + configuration.shutdownDrainTimeout
+        while inFlight.load(ordering: .relaxed) > 0 && ContinuousClock.now < deadline && !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    // MARK: Parked rows and replays
+
+    /// Tells the scheduler about parked rows left by an earlier run, before consuming, so that new
+    /// jobs of those keys queue behind them.
+    private func seedParked() async throws {
+        var delay: Duration = .milliseconds(200)
+        while true {
+            do {
+                let (counts, maxSeq) = try await store.parkedCounts()
+                replayWatermark.store(maxSeq, ordering: .relaxed)
+                let actions = scheduler.withLock { scheduler in
+                    counts.flatMap { key, count in scheduler.addExternalParked(key, count: count, policy: policies(key.destinationId, "")) }
+                }
+                if !counts.isEmpty { logger.info("parked jobs from an earlier run", metadata: ["keys": "\(counts.count)"]) }
+                handle(actions)
+                return
+            } catch {
+                if Task.isCancelled { throw error }
+                logger.warning("cannot read parked jobs; retrying", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+    }
+
+    private func pollReplays() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: configuration.replayPollInterval)
+            if Task.isCancelled { return }
+            do {
+                let (counts, maxSeq) = try await store.newReplayRows(after: replayWatermark.load(ordering: .relaxed))
+                guard !counts.isEmpty else { continue }
+                replayWatermark.store(maxSeq, ordering: .relaxed)
+                let actions = scheduler.withLock { scheduler in
+                    counts.flatMap { key, count in scheduler.addExternalParked(key, count: count, policy: policies(key.destinationId, "")) }
+                }
+                logger.info("replayed jobs to deliver", metadata: ["jobs": "\(counts.reduce(0) { $0 + $1.1 })"])
+                handle(actions)
+            } catch {
+                logger.warning("cannot poll replays", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+            }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import CoreMetrics
+import Synchronization
+
+/// The router's metrics. Handles are created once per label set and cached, so recording on the
+/// hot path is a dictionary lookup.
+///
+/// | name | type | labels |
+/// |---|---|---|
+/// | `keel_router_deliveries_total` | counter | `destination_id`, `destination_type`, `outcome` (delivered, retried, failed, aborted) |
+/// | `keel_router_attempts_total` | counter | `destination_id`, `status` (HTTP status, `timeout`, `connection`, `invalid`) |
+/// | `keel_router_delivery_latency_seconds` | histogram | `destination_type`: receivedAt → delivered |
+/// | `keel_router_parked_total` / `keel_router_unparked_total` | counter | — jobs written to / loaded from the parked table |
+/// | `keel_router_parked_jobs` | gauge | — parked rows this process knows about |
+/// | `keel_router_failed_events_total` | counter | `destination_id`: rows written to failed events |
+/// | `keel_router_in_flight` | gauge | `destination_id` |
+/// | `keel_router_jobs_in_memory` | gauge | — |
+/// | `keel_router_invalid_jobs_total` | counter | — messages that are not delivery jobs |
+public final class RouterMetrics: Sendable {
+    private struct Cache {
+        var counters: [String: Counter] = [:]
+        var timers: [String: Timer] = [:]
+        var gauges: [String: Gauge] = [:]
+    }
+
+    private let cache = Mutex(Cache())
+
+    public init() {}
+
+    func counter(_ label: String, _ dimensions: [(String, String)]) -> Counter {
+        let cacheKey = label + dimensions.map { "|\($0.0)=\($0.1)" }.joined()
+        return cache.withLock { cache in
+            if let counter = cache.counters[cacheKey] { return counter }
+            let counter = Counter(label: label, dimensions: dimensions)
+            cache.counters[cacheKey] = counter
+            return counter
+        }
+    }
+
+    func timer(_ label: String, _ dimensions: [(String, String)]) -> Timer {
+        let cacheKey = label + dimensions.map { "|\($0.0)=\($0.1)" }.joined()
+        return cache.withLock { cache in
+            if let timer = cache.timers[cacheKey] { return timer }
+            let timer = Timer(label: label, dimensions: dimensions, preferredDisplayUnit: .seconds)
+            cache.timers[cacheKey] = timer
+            return timer
+        }
+    }
+
+    func gauge(_ label: String, _ dimensions: [(String, String)] = []) -> Gauge {
+        let cacheKey = label + dimensions.map { "|\($0.0)=\($0.1)" }.joined()
+        return cache.withLock { cache in
+            if let gauge = cache.gauges[cacheKey] { return gauge }
+            let gauge = Gauge(label: label, dimensions: dimensions)
+            cache.gauges[cacheKey] = gauge
+            return gauge
+        }
+    }
+
+    func delivery(_ job: DeliveryJob, outcome: String) {
+        counter("keel_router_deliveries_total", [("destination_id", job.destinationId), ("destination_type", job.destinationType), ("outcome", outcome)])
+            .increment()
+    }
+
+    func attempt(_ job: DeliveryJob, status: String) {
+        counter("keel_router_attempts_total", [("destination_id", job.destinationId), ("status", status)]).increment()
+    }
+
+    func latency(_ job: DeliveryJob, nowMillis: Int64) {
+        guard let received = job.receivedAtMillis else { return }
+        timer("keel_router_delivery_latency_seconds", [("destination_type", job.destinationType)])
+            .recordMilliseconds(max(0, nowMillis - received))
+    }
+}

@@ -1,0 +1,475 @@
+/// The router's delivery state machine: which job to send next, which to hold, which to park.
+///
+/// Pure and synchronous (STYLE habit 4): the ``Router`` calls it under one lock and performs the
+/// returned ``Action``s (HTTP, Postgres, timers) outside. It guarantees:
+///
+/// - **Order per (destination, user)**: a ``DeliveryKey`` has at most one job in flight; the next
+///   job of that key is released only when the head is delivered or its final failure recorded.
+/// - **Isolation**: each destination has its own concurrency limit, token bucket and backoff;
+///   a key in backoff blocks only itself, a `Retry-After` on 429/503 pauses only its destination.
+/// - **Bounded memory**: at most `maxQueuedPerKey` jobs per key and `maxQueuedPerDestination` per
+///   destination stay in memory; beyond that new jobs are parked (written to Postgres in consumption
+///   order, after which their offsets count as done) and loaded back, in order, when the key's
+///   in-memory queue runs empty and its destination has room.
+/// - **Offsets**: a Kafka offset is done when its job is delivered, finally failed (recorded) or
+///   parked; ``takeStorableOffsets()`` gives per partition the end of the contiguous done prefix.
+public struct DeliveryScheduler: Sendable {
+    /// Memory bounds.
+    public struct Limits: Sendable, Hashable {
+        /// Jobs of one key held in memory (head included) before later ones are parked. Default 50.
+        public var maxQueuedPerKey: Int
+        /// Jobs of one destination held in memory before later ones are parked. Default 2,000.
+        /// Parking stops once the destination is back under half of it.
+        public var maxQueuedPerDestination: Int
+        /// Parked jobs loaded back at once for one key. Default 100.
+        public var parkedLoadBatch: Int
+        /// Jobs written to the parked table in one insert. Default 500.
+        public var parkWriteBatch: Int
+
+        public init(maxQueuedPerKey: Int = 50, maxQueuedPerDestination: Int = 2_000, parkedLoadBatch: Int = 100, parkWriteBatch: Int = 500) {
+            self.maxQueuedPerKey = max(1, maxQueuedPerKey)
+            self.maxQueuedPerDestination = max(2, maxQueuedPerDestination)
+            self.parkedLoadBatch = max(1, parkedLoadBatch)
+            self.parkWriteBatch = max(1, parkWriteBatch)
+        }
+    }
+
+    /// Work for the caller, to be done outside the lock.
+    public enum Action: Sendable {
+        /// Send the job's requests from `nextRequest` on, then call ``completed(_:result:now:jitter:)``.
+        /// When a job loaded from the parked table (origin `.parked`) is delivered, delete its row
+        /// first, so that a later load of the key cannot read it again.
+        case send(ScheduledJob)
+        /// The job finally failed: write it to failed events (deleting its parked row if it has one,
+        /// in the same transaction), then call ``failureRecorded(_:)``.
+        case recordFailure(ScheduledJob, DeliveryFailure)
+        /// A retry was scheduled (for metrics and logs; nothing to do).
+        case retryScheduled(ScheduledJob, DeliveryFailure, after: Duration)
+        /// Jobs are waiting to be parked: run the park writer (``takeParkBatch()`` until empty).
+        case startParkWriter
+        /// Load up to `limit` parked rows of the key with `seq > afterSeq`, in seq order, then call
+        /// ``loadedParked(_:rows:)``.
+        case loadParked(DeliveryKey, afterSeq: Int64, limit: Int)
+        /// Call ``tick(now:)`` at this instant (earlier than any timer armed before).
+        case armTimer(ContinuousClock.Instant)
+    }
+
+    enum Phase: Equatable, Sendable {
+        /// Nothing in flight and nothing ready (queue empty, or waiting for a parked load).
+        case idle
+        /// The head is in its destination's ready queue.
+        case ready
+        case inFlight
+        case backoff(until: ContinuousClock.Instant)
+        /// The head finally failed and is being recorded.
+        case recordingFailure
+    }
+
+    struct KeyState: Sendable {
+        var queue = FIFO<ScheduledJob>()
+        var phase = Phase.idle
+        /// Parked rows of this key not yet loaded back (written or still waiting to be written).
+        var parkedRows = 0
+        /// Of `parkedRows`, those still in the park outbox.
+        var unwrittenParked = 0
+        var lastLoadedSeq: Int64 = 0
+        var loading = false
+        var awaitingLoad = false
+
+        var isRemovable: Bool { queue.isEmpty && parkedRows == 0 && !loading && phase == .idle && !awaitingLoad }
+    }
+
+    struct DestinationState: Sendable {
+        var policy: DeliveryPolicy
+        var inFlight = 0
+        /// Jobs in memory (queued or in flight) across the destination's keys.
+        var queued = 0
+        var ready = FIFO<DeliveryKey>()
+        /// Keys with parked rows waiting for room to load them.
+        var awaitingLoad = FIFO<DeliveryKey>()
+        var tokens: Double
+        var lastRefill: ContinuousClock.Instant?
+        /// Set by a `Retry-After` on 429/503: nothing is sent before it.
+        var notBefore: ContinuousClock.Instant?
+        var timerArmed = false
+        var parking = false
+
+        init(policy: DeliveryPolicy) {
+            self.policy = policy
+            self.tokens = policy.requestsPerSecond.map { max(1, $0) } ?? 0
+        }
+    }
+
+    enum TimerTarget: Sendable {
+        case key(DeliveryKey)
+        case destination(String)
+    }
+
+    public let limits: Limits
+    private(set) var keys: [DeliveryKey: KeyState] = [:]
+    private(set) var destinations: [String: DestinationState] = [:]
+    private var offsets: [PartitionRef: PartitionOffsetTracker] = [:]
+    private var changedPartitions: Set<PartitionRef> = []
+    private var parkOutbox = FIFO<ScheduledJob>()
+    private var parkWriterRunning = false
+    private var timers = TimerHeap<TimerTarget>()
+    private var armedTimer: ContinuousClock.Instant?
+
+    public init(limits: Limits = Limits()) {
+        self.limits = limits
+    }
+
+    // MARK: Observation
+
+    /// Jobs held in memory: queued, in flight, or waiting to be parked. The consumer stops
+    /// polling while this is over its bound.
+    public var jobsInMemory: Int { destinations.values.reduce(0) { $0 + $1.queued } + parkOutbox.count }
+
+    public func inFlight(destinationId: String) -> Int { destinations[destinationId]?.inFlight ?? 0 }
+    public func queued(destinationId: String) -> Int { destinations[destinationId]?.queued ?? 0 }
+    public func parkedRows(of key: DeliveryKey) -> Int { keys[key]?.parkedRows ?? 0 }
+    public var trackedKeys: Int { keys.count }
+
+    /// Offsets consumed and not yet storable, per partition (for tests and metrics).
+    public func pendingOffsets(_ partition: PartitionRef) -> Int { offsets[partition]?.pendingCount ?? 0 }
+
+    // MARK: Input
+
+    /// Replaces a destination's policy (config reload). Takes effect for the next decisions.
+    public mutating func updatePolicy(_ policy: DeliveryPolicy, destinationId: String) {
+        guard destinations[destinationId] != nil else { return }
+        destinations[destinationId]!.policy = policy
+    }
+
+    /// A job consumed from Kafka.
+    public mutating func enqueue(_ job: DeliveryJob, from partition: PartitionRef, offset: Int64, policy: DeliveryPolicy, now: ContinuousClock.Instant) -> [Action] {
+        guard offsets[partition, default: PartitionOffsetTracker()].track(offset) else { return [] }
+        var actions: [Action] = []
+        let scheduled = ScheduledJob(job: job, origin: .kafka(partition, offset: offset))
+        let key = job.key
+        let destinationId = key.destinationId
+        if destinations[destinationId] == nil { destinations[destinationId] = DestinationState(policy: policy) }
+        var keyState = keys.removeValue(forKey: key) ?? KeyState()
+
+        let destination = destinations[destinationId]!
+        var park = keyState.parkedRows > 0 || keyState.loading || keyState.queue.count >= limits.maxQueuedPerKey || destination.parking
+        if !park && destination.queued >= limits.maxQueuedPerDestination {
+            destinations[destinationId]!.parking = true
+            park = true
+        }
+        if park {
+            keyState.parkedRows += 1
+            keyState.unwrittenParked += 1
+            parkOutbox.append(scheduled)
+            if !parkWriterRunning {
+                parkWriterRunning = true
+                actions.append(.startParkWriter)
+            }
+            keys[key] = keyState
+            return actions
+        }
+        keyState.queue.append(scheduled)
+        destinations[destinationId]!.queued += 1
+        let becameReady = keyState.phase == .idle
+        if becameReady {
+            keyState.phase = .ready
+            destinations[destinationId]!.ready.append(key)
+        }
+        keys[key] = keyState
+        if becameReady { pump(destinationId, now: now, into: &actions) }
+        armTimerIfNeeded(into: &actions)
+        return actions
+    }
+
+    /// Parked rows that this scheduler did not write: found at startup, or inserted by a replay.
+    /// They are loaded after the key's jobs already in memory.
+    public mutating func addExternalParked(_ key: DeliveryKey, count: Int, policy: DeliveryPolicy) -> [Action] {
+        guard count > 0 else { return [] }
+        if destinations[key.destinationId] == nil { destinations[key.destinationId] = DestinationState(policy: policy) }
+        keys[key, default: KeyState()].parkedRows += count
+        var actions: [Action] = []
+        requestLoadIfNeeded(key, into: &actions)
+        return actions
+    }
+
+    /// The outcome of a `.send`.
+    public mutating func completed(_ sent: ScheduledJob, result: AttemptResult, now: ContinuousClock.Instant, jitter: Double) -> [Action] {
+        let key = sent.key
+        let destinationId = key.destinationId
+        guard var keyState = keys[key], keyState.phase == .inFlight, var head = keyState.queue.first, head.origin == sent.origin else {
+            return []
+        }
+        var actions: [Action] = []
+        destinations[destinationId]!.inFlight -= 1
+        head.attempts = sent.attempts
+        head.firstAttemptAt = sent.firstAttemptAt
+        switch result {
+        case .delivered:
+            keys[key] = keyState
+            finishHead(key, recorded: false, now: now, into: &actions)
+        case .failed(let failure):
+            head.nextRequest = min(max(head.nextRequest, failure.completedRequests), head.job.requests.count)
+            let policy = destinations[destinationId]!.policy
+            let delay = policy.backoff(afterAttempt: head.attempts, jitter: jitter, retryAfter: failure.retryAfter)
+            let elapsed = head.firstAttemptAt.map { now - $0 } ?? .zero
+            let exhausted = head.attempts >= policy.maxAttempts || elapsed + delay > policy.maxRetryDuration
+            keyState.queue.updateFirst { $0 = head }
+            if !failure.retryable || exhausted {
+                keyState.phase = .recordingFailure
+                keys[key] = keyState
+                actions.append(.recordFailure(head, failure))
+            } else {
+                let until = now + delay
+                keyState.phase = .backoff(until: until)
+                keys[key] = keyState
+                timers.push(until, .key(key))
+                if let retryAfter = failure.retryAfter, failure.statusCode == 429 || failure.statusCode == 503 {
+                    let pause = now + retryAfter
+                    if destinations[destinationId]!.notBefore.map({ pause > $0 }) ?? true {
+                        destinations[destinationId]!.notBefore = pause
+                    }
+                }
+                actions.append(.retryScheduled(head, failure, after: delay))
+            }
+        }
+        pump(destinationId, now: now, into: &actions)
+        armTimerIfNeeded(into: &actions)
+        return actions
+    }
+
+    /// A consumed message that is not a delivery job: its offset waits until the caller recorded
+    /// it as failed (``invalidRecorded(_:)``).
+    public mutating func enqueueInvalid(_ job: DeliveryJob, from partition: PartitionRef, offset: Int64, reason: String) -> [Action] {
+        guard offsets[partition, default: PartitionOffsetTracker()].track(offset) else { return [] }
+        let failure = DeliveryFailure(kind: .invalidJob, reason: "invalid delivery job: \(reason)", retryable: false)
+        return [.recordFailure(ScheduledJob(job: job, origin: .kafka(partition, offset: offset)), failure)]
+    }
+
+    /// The failure of an ``enqueueInvalid(_:from:offset:reason:)`` job is recorded.
+    public mutating func invalidRecorded(_ job: ScheduledJob) {
+        if case .kafka(let partition, let offset) = job.origin { markDone(partition, offset) }
+    }
+
+    /// The final failure of a `.recordFailure` is durable.
+    public mutating func failureRecorded(_ job: ScheduledJob, now: ContinuousClock.Instant) -> [Action] {
+        guard let keyState = keys[job.key], keyState.phase == .recordingFailure, keyState.queue.first?.origin == job.origin else { return [] }
+        var actions: [Action] = []
+        finishHead(job.key, recorded: true, now: now, into: &actions)
+        pump(job.key.destinationId, now: now, into: &actions)
+        armTimerIfNeeded(into: &actions)
+        return actions
+    }
+
+    /// Timers due at `now`: keys whose backoff ended, destinations with tokens again.
+    public mutating func tick(now: ContinuousClock.Instant) -> [Action] {
+        var actions: [Action] = []
+        armedTimer = nil
+        var touched: Set<String> = []
+        while let target = timers.popDue(now: now) {
+            switch target {
+            case .key(let key):
+                guard var keyState = keys[key], case .backoff(let until) = keyState.phase, until <= now else { continue }
+                keyState.phase = .ready
+                keys[key] = keyState
+                destinations[key.destinationId]!.ready.append(key)
+                touched.insert(key.destinationId)
+            case .destination(let id):
+                guard destinations[id] != nil else { continue }
+                destinations[id]!.timerArmed = false
+                touched.insert(id)
+            }
+        }
+        for id in touched { pump(id, now: now, into: &actions) }
+        armTimerIfNeeded(into: &actions)
+        return actions
+    }
+
+    // MARK: Parking
+
+    /// The next jobs to write to the parked table, in consumption order. Empty means the writer may
+    /// stop (and a later `.startParkWriter` will start it again).
+    public mutating func takeParkBatch() -> [ScheduledJob] {
+        var batch: [ScheduledJob] = []
+        while batch.count < limits.parkWriteBatch, let job = parkOutbox.popFirst() { batch.append(job) }
+        if batch.isEmpty { parkWriterRunning = false }
+        return batch
+    }
+
+    /// A batch from ``takeParkBatch()`` is committed: its offsets are done.
+    public mutating func parkWritten(_ batch: [ScheduledJob], now: ContinuousClock.Instant) -> [Action] {
+        var actions: [Action] = []
+        var keysToLoad: [DeliveryKey] = []
+        for job in batch {
+            if case .kafka(let partition, let offset) = job.origin { markDone(partition, offset) }
+            keys[job.key]?.unwrittenParked -= 1
+            keysToLoad.append(job.key)
+        }
+        for key in keysToLoad { requestLoadIfNeeded(key, into: &actions) }
+        return actions
+    }
+
+    /// Rows loaded for a `.loadParked`, in seq order. An empty answer means no more written rows.
+    public mutating func loadedParked(_ key: DeliveryKey, rows: [(seq: Int64, job: DeliveryJob)], now: ContinuousClock.Instant) -> [Action] {
+        guard var keyState = keys[key], keyState.loading else { return [] }
+        keyState.loading = false
+        var actions: [Action] = []
+        if rows.isEmpty {
+            // Nothing written is left: only the outbox's rows remain.
+            keyState.parkedRows = keyState.unwrittenParked
+        } else {
+            keyState.parkedRows = max(keyState.unwrittenParked, keyState.parkedRows - rows.count)
+            for row in rows {
+                keyState.queue.append(ScheduledJob(job: row.job, origin: .parked(seq: row.seq)))
+                keyState.lastLoadedSeq = max(keyState.lastLoadedSeq, row.seq)
+            }
+            destinations[key.destinationId]!.queued += rows.count
+            if keyState.phase == .idle {
+                keyState.phase = .ready
+                destinations[key.destinationId]!.ready.append(key)
+            }
+        }
+        keys[key] = keyState
+        if keyState.isRemovable { keys[key] = nil }
+        pump(key.destinationId, now: now, into: &actions)
+        armTimerIfNeeded(into: &actions)
+        return actions
+    }
+
+    // MARK: Offsets
+
+    /// Per partition whose storable offset moved since the last call, the offset to store.
+    public mutating func takeStorableOffsets() -> [PartitionRef: Int64] {
+        var result: [PartitionRef: Int64] = [:]
+        for partition in changedPartitions {
+            if let offset = offsets[partition]?.storable { result[partition] = offset }
+        }
+        changedPartitions.removeAll(keepingCapacity: true)
+        return result
+    }
+
+    /// Forgets a partition's offsets after it was revoked (its jobs may still finish; their offsets
+    /// are no longer ours to store).
+    public mutating func forgetPartition(_ partition: PartitionRef) {
+        offsets[partition] = nil
+        changedPartitions.remove(partition)
+    }
+
+    // MARK: Internals
+
+    private mutating func markDone(_ partition: PartitionRef, _ offset: Int64) {
+        if offsets[partition]?.markDone(offset) == true { changedPartitions.insert(partition) }
+    }
+
+    /// Removes the head of `key` (delivered, or its failure recorded) and moves the key on.
+    private mutating func finishHead(_ key: DeliveryKey, recorded: Bool, now: ContinuousClock.Instant, into actions: inout [Action]) {
+        guard var keyState = keys[key], let head = keyState.queue.popFirst() else { return }
+        let destinationId = key.destinationId
+        destinations[destinationId]!.queued -= 1
+        switch head.origin {
+        case .kafka(let partition, let offset): markDone(partition, offset)
+        case .parked: break  // the caller deleted the row before reporting the outcome
+        }
+        if keyState.queue.isEmpty {
+            keyState.phase = .idle
+        } else {
+            keyState.phase = .ready
+            destinations[destinationId]!.ready.append(key)
+        }
+        keys[key] = keyState
+        requestLoadIfNeeded(key, into: &actions)
+        if keys[key]?.isRemovable == true { keys[key] = nil }
+
+        // Room in the destination: stop parking, let keys waiting for a load in.
+        let limit = limits.maxQueuedPerDestination
+        if destinations[destinationId]!.parking && destinations[destinationId]!.queued <= limit / 2 {
+            destinations[destinationId]!.parking = false
+        }
+        while !destinations[destinationId]!.awaitingLoad.isEmpty && hasRoomToLoad(destinationId) {
+            let waiting = destinations[destinationId]!.awaitingLoad.popFirst()!
+            guard keys[waiting] != nil else { continue }
+            keys[waiting]!.awaitingLoad = false
+            requestLoadIfNeeded(waiting, into: &actions)
+            if keys[waiting]?.isRemovable == true { keys[waiting] = nil }
+        }
+    }
+
+    private func hasRoomToLoad(_ destinationId: String) -> Bool {
+        guard let destination = destinations[destinationId] else { return false }
+        return !destination.parking && destination.queued + limits.parkedLoadBatch <= limits.maxQueuedPerDestination
+    }
+
+    /// Asks for the key's next parked rows when its memory queue is empty and it has written rows.
+    private mutating func requestLoadIfNeeded(_ key: DeliveryKey, into actions: inout [Action]) {
+        guard var keyState = keys[key], keyState.queue.isEmpty, !keyState.loading, keyState.phase == .idle,
+            keyState.parkedRows > keyState.unwrittenParked
+        else { return }
+        if !hasRoomToLoad(key.destinationId) {
+            if !keyState.awaitingLoad {
+                keyState.awaitingLoad = true
+                keys[key] = keyState
+                destinations[key.destinationId]!.awaitingLoad.append(key)
+            }
+            return
+        }
+        keyState.loading = true
+        keys[key] = keyState
+        actions.append(.loadParked(key, afterSeq: keyState.lastLoadedSeq, limit: limits.parkedLoadBatch))
+    }
+
+    /// Sends ready heads of a destination while concurrency, rate and `Retry-After` allow.
+    private mutating func pump(_ destinationId: String, now: ContinuousClock.Instant, into actions: inout [Action]) {
+        guard var destination = destinations[destinationId] else { return }
+        defer { destinations[destinationId] = destination }
+        if let notBefore = destination.notBefore {
+            if notBefore > now {
+                if !destination.ready.isEmpty && !destination.timerArmed {
+                    destination.timerArmed = true
+                    timers.push(notBefore, .destination(destinationId))
+                }
+                return
+            }
+            destination.notBefore = nil
+        }
+        while destination.inFlight < destination.policy.maxConcurrency, let key = destination.ready.first {
+            if let rate = destination.policy.requestsPerSecond {
+                let burst = max(1, rate)
+                if let last = destination.lastRefill {
+                    destination.tokens = min(burst, destination.tokens + (now - last).seconds * rate)
+                }
+                destination.lastRefill = now
+                if destination.tokens < 1 {
+                    if !destination.timerArmed {
+                        destination.timerArmed = true
+                        timers.push(now + .seconds((1 - destination.tokens) / rate), .destination(destinationId))
+                    }
+                    return
+                }
+                destination.tokens -= 1
+            }
+            _ = destination.ready.popFirst()
+            guard var keyState = keys[key], keyState.phase == .ready, var head = keyState.queue.first else { continue }
+            head.attempts += 1
+            if head.firstAttemptAt == nil { head.firstAttemptAt = now }
+            keyState.queue.updateFirst { $0 = head }
+            keyState.phase = .inFlight
+            keys[key] = keyState
+            destination.inFlight += 1
+            actions.append(.send(head))
+        }
+    }
+
+    private mutating func armTimerIfNeeded(into actions: inout [Action]) {
+        guard let earliest = timers.earliest else { return }
+        if let armed = armedTimer, armed <= earliest { return }
+        armedTimer = earliest
+        actions.append(.armTimer(earliest))
+    }
+}
+
+extension Duration {
+    /// The duration in seconds as a `Double`.
+    var seconds: Double {
+        let (s, attoseconds) = components
+        return Double(s) + Double(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,78 @@
+/// A topic partition the router consumes.
+public struct PartitionRef: Hashable, Sendable, CustomStringConvertible {
+    public var topic: String
+    public var partition: Int32
+
+    public init(topic: String, partition: Int32) {
+        self.topic = topic
+        self.partition = partition
+    }
+
+    public var description: String { "\(topic)[\(partition)]" }
+}
+
+/// Where a job in memory came from, which decides what finishing it means: a Kafka job marks its
+/// offset done; a job loaded from the parked table deletes its row.
+public enum JobOrigin: Hashable, Sendable {
+    case kafka(PartitionRef, offset: Int64)
+    case parked(seq: Int64)
+}
+
+/// A job the scheduler holds, with its delivery progress.
+public struct ScheduledJob: Sendable {
+    public var job: DeliveryJob
+    public var origin: JobOrigin
+    /// Attempts made so far.
+    public var attempts: Int = 0
+    public var firstAttemptAt: ContinuousClock.Instant?
+    /// Index of the first request not yet answered 2xx (jobs with several requests resume there).
+    public var nextRequest: Int = 0
+
+    public init(job: DeliveryJob, origin: JobOrigin) {
+        self.job = job
+        self.origin = origin
+    }
+
+    public var key: DeliveryKey { job.key }
+}
+
+/// Why an attempt did not deliver. `reason` and `responseExcerpt` never contain request headers.
+public struct DeliveryFailure: Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        /// An HTTP status outside 2xx.
+        case status
+        case timeout
+        case connection
+        /// The job itself cannot be sent (malformed, bad URL): never retried.
+        case invalidJob
+    }
+
+    public var kind: Kind
+    public var statusCode: Int?
+    public var reason: String
+    public var responseExcerpt: String?
+    public var retryable: Bool
+    /// The server's `Retry-After`, when it sent one.
+    public var retryAfter: Duration?
+    /// Requests of the job answered 2xx before this failure.
+    public var completedRequests: Int
+
+    public init(
+        kind: Kind, statusCode: Int? = nil, reason: String, responseExcerpt: String? = nil, retryable: Bool,
+        retryAfter: Duration? = nil, completedRequests: Int = 0
+    ) {
+        self.kind = kind
+        self.statusCode = statusCode
+        self.reason = reason
+        self.responseExcerpt = responseExcerpt
+        self.retryable = retryable
+        self.retryAfter = retryAfter
+        self.completedRequests = completedRequests
+    }
+}
+
+/// The result of one attempt, as the HTTP side reports it to the scheduler.
+public enum AttemptResult: Sendable {
+    case delivered(statusCode: Int)
+    case failed(DeliveryFailure)
+}

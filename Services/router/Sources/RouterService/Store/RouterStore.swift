@@ -1,0 +1,200 @@
+import EventModel
+import Logging
+import PostgresNIO
+import Storage
+
+/// The router's tables in schema `router`: parked jobs (blocked keys' backlog, and replays waiting to
+/// be sent) and failed events.
+///
+/// Parked rows are read back per key in `seq` order, which is the order they were written in. A
+/// replay moves failed rows into `parked` with `origin = 'replay'`; the running router notices them
+/// (``newReplayRows(after:)``) and sends them through the normal ordered path.
+public struct RouterStore: Sendable {
+    public static let schema = "router"
+
+    public static let migrations: [Migration] = [
+        Migration(
+            version: 1,
+            name: "parked and failed jobs",
+            sql: """
+                CREATE TABLE parked (
+                    seq bigserial PRIMARY KEY,
+                    destination_id text NOT NULL,
+                    user_key text NOT NULL,
+                    topic text NOT NULL,
+                    partition integer NOT NULL,
+                    origin text NOT NULL DEFAULT 'park',
+                    job text NOT NULL,
+                    parked_at timestamptz NOT NULL DEFAULT now()
+                );
+                CREATE INDEX parked_by_key ON parked (destination_id, user_key, seq);
+                CREATE INDEX parked_replays ON parked (seq) WHERE origin = 'replay';
+                CREATE TABLE failed (
+                    id bigserial PRIMARY KEY,
+                    workspace_id text NOT NULL,
+                    source_id text NOT NULL,
+                    destination_id text NOT NULL,
+                    destination_type text NOT NULL,
+                    user_key text NOT NULL,
+                    message_id text NOT NULL,
+                    event_type text NOT NULL,
+                    event_name text,
+                    status_code integer,
+                    error_kind text NOT NULL,
+                    reason text NOT NULL,
+                    response_excerpt text,
+                    attempts integer NOT NULL,
+                    first_attempt_at timestamptz,
+                    failed_at timestamptz NOT NULL DEFAULT now(),
+                    topic text NOT NULL,
+                    partition integer NOT NULL,
+                    job text NOT NULL,
+                    replayed_at timestamptz,
+                    replay_count integer NOT NULL DEFAULT 0
+                );
+                CREATE INDEX failed_by_destination ON failed (destination_id, failed_at);
+                CREATE INDEX failed_by_time ON failed (failed_at);
+                """
+        )
+    ]
+
+    public let database: Database
+    public let logger: Logger
+
+    public init(database: Database, logger: Logger) {
+        self.database = database
+        self.logger = logger
+    }
+
+    public func migrate() async throws {
+        _ = try await database.migrate(schema: Self.schema, migrations: Self.migrations, logger: logger)
+    }
+
+    // MARK: Parking
+
+    /// Appends jobs to the parked table in the given order, in one statement.
+    public func park(_ jobs: [ScheduledJob]) async throws {
+        guard !jobs.isEmpty else { return }
+        var destinations: [String] = []
+        var users: [String] = []
+        var topics: [String] = []
+        var partitions: [Int32] = []
+        var bodies: [String] = []
+        for job in jobs {
+            destinations.append(job.job.destinationId)
+            users.append(job.job.userKey)
+            let (topic, partition) = job.origin.partitionOrEmpty
+            topics.append(topic)
+            partitions.append(partition)
+            bodies.append(String(decoding: job.job.raw, as: UTF8.self))
+        }
+        try await database.client.query(
+            """
+            INSERT INTO router.parked (destination_id, user_key, topic, partition, job)
+            SELECT * FROM unnest(\(destinations)::text[], \(users)::text[], \(topics)::text[], \(partitions)::int4[], \(bodies)::text[])
+                WITH ORDINALITY AS t(d, u, tp, p, j, n) ORDER BY n
+            """,
+            logger: logger
+        )
+    }
+
+    /// Up to `limit` parked jobs of a key after `afterSeq`, in order. Rows that no longer parse are
+    /// moved to failed events and skipped.
+    public func loadParked(_ key: DeliveryKey, afterSeq: Int64, limit: Int) async throws -> [(seq: Int64, job: DeliveryJob)] {
+        let rows = try await database.client.query(
+            """
+            SELECT seq, job FROM router.parked
+            WHERE destination_id = \(key.destinationId) AND user_key = \(key.userKey) AND seq > \(afterSeq)
+            ORDER BY seq LIMIT \(limit)
+            """,
+            logger: logger
+        )
+        var result: [(seq: Int64, job: DeliveryJob)] = []
+        for try await (seq, text) in rows.decode((Int64, String).self) {
+            let bytes = Array(text.utf8)
+            if let job = try? DeliveryJob(parsing: bytes, key: Array(key.description.utf8)) {
+                result.append((seq, job))
+            } else {
+                logger.error("parked row does not parse; dropped", metadata: ["seq": "\(seq)"])
+                try await deleteParked(seq: seq)
+            }
+        }
+        return result
+    }
+
+    public func deleteParked(seq: Int64) async throws {
+        try await database.client.query("DELETE FROM router.parked WHERE seq = \(seq)", logger: logger)
+    }
+
+    public func deleteParked(seqs: [Int64]) async throws {
+        guard !seqs.isEmpty else { return }
+        try await database.client.query("DELETE FROM router.parked WHERE seq = ANY(\(seqs)::int8[])", logger: logger)
+    }
+
+    /// Parked rows per key, for seeding the scheduler at startup, and the highest seq seen.
+    public func parkedCounts() async throws -> (counts: [(DeliveryKey, Int)], maxSeq: Int64) {
+        let rows = try await database.client.query(
+            "SELECT destination_id, user_key, count(*)::int8, max(seq) FROM router.parked GROUP BY 1, 2", logger: logger)
+        var counts: [(DeliveryKey, Int)] = []
+        var maxSeq: Int64 = 0
+        for try await (destination, user, count, seq) in rows.decode((String, String, Int64, Int64).self) {
+            counts.append((DeliveryKey(destinationId: destination, userKey: user), Int(count)))
+            maxSeq = max(maxSeq, seq)
+        }
+        return (counts, maxSeq)
+    }
+
+    /// Replay rows inserted after `seq`, counted per key, and the highest seq among them.
+    public func newReplayRows(after seq: Int64) async throws -> (counts: [(DeliveryKey, Int)], maxSeq: Int64) {
+        let rows = try await database.client.query(
+            """
+            SELECT destination_id, user_key, count(*)::int8, max(seq) FROM router.parked
+            WHERE origin = 'replay' AND seq > \(seq) GROUP BY 1, 2
+            """,
+            logger: logger
+        )
+        var counts: [(DeliveryKey, Int)] = []
+        var maxSeq = seq
+        for try await (destination, user, count, top) in rows.decode((String, String, Int64, Int64).self) {
+            counts.append((DeliveryKey(destinationId: destination, userKey: user), Int(count)))
+            maxSeq = max(maxSeq, top)
+        }
+        return (counts, maxSeq)
+    }
+
+    // MARK: Failed events
+
+    /// Records a final failure; a job loaded from `parked` leaves that table in the same transaction.
+    public func recordFailure(_ job: ScheduledJob, _ failure: DeliveryFailure, firstAttemptMillis: Int64?) async throws {
+        let j = job.job
+        let (topic, partition) = job.origin.partitionOrEmpty
+        let firstAttempt = firstAttemptMillis.map { Double($0) / 1000 }
+        let statusCode = failure.statusCode.map(Int32.init)
+        let body = String(decoding: j.raw, as: UTF8.self)
+        try await database.withTransaction(logger: logger) { connection in
+            try await connection.query(
+                """
+                INSERT INTO router.failed (workspace_id, source_id, destination_id, destination_type, user_key, message_id,
+                    event_type, event_name, status_code, error_kind, reason, response_excerpt, attempts, first_attempt_at,
+                    topic, partition, job)
+                VALUES (\(j.workspaceId), \(j.sourceId), \(j.destinationId), \(j.destinationType), \(j.userKey), \(j.messageId),
+                    \(j.eventType), \(j.eventName), \(statusCode), \(failure.kind.rawValue), \(failure.reason),
+                    \(failure.responseExcerpt), \(Int32(job.attempts)), to_timestamp(\(firstAttempt)), \(topic), \(partition), \(body))
+                """,
+                logger: logger
+            )
+            if case .parked(let seq) = job.origin {
+                try await connection.query("DELETE FROM router.parked WHERE seq = \(seq)", logger: logger)
+            }
+        }
+    }
+}
+
+extension JobOrigin {
+    var partitionOrEmpty: (String, Int32) {
+        switch self {
+        case .kafka(let partition, _): (partition.topic, partition.partition)
+        case .parked: ("", -1)
+        }
+    }
+}
