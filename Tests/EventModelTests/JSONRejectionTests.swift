@@ -115,6 +115,30 @@ final class JSONRejectionTests: XCTestCase {
         XCTAssertThrowsError(try JSON(parsing: [0x7B, 0x22, 0xFF, 0x22, 0x3A, 0x31, 0x7D]))
     }
 
+    func testMutatedInputNeverCrashesAndAcceptedInputIsStable() throws {
+        // Flip, drop and insert bytes in valid documents: the parser must either throw or return
+        // a value that serialises and parses back to itself.
+        var generator = SeededGenerator(seed: 99)
+        let alphabet = Array(#"{}[]":,\-+.0123456789eEtrufalsn \#tu"#.utf8) + [0x00, 0x1F, 0x80, 0xC3, 0xFF]
+        var accepted = 0
+        for _ in 0..<3000 {
+            var bytes = randomJSON(depth: 2, using: &generator).serialized()
+            for _ in 0..<Int.random(in: 1...3, using: &generator) {
+                let position = Int.random(in: 0...bytes.count, using: &generator)
+                let byte = alphabet.randomElement(using: &generator)!
+                switch Int.random(in: 0...2, using: &generator) {
+                case 0 where position < bytes.count: bytes[position] = byte
+                case 1 where position < bytes.count: bytes.remove(at: position)
+                default: bytes.insert(byte, at: position)
+                }
+            }
+            guard let value = try? JSON(parsing: bytes) else { continue }
+            accepted += 1
+            XCTAssertEqual(try JSON(parsing: value.serialized()), value)
+        }
+        XCTAssertGreaterThan(accepted, 0)
+    }
+
     func testErrorDescriptionIsSafeToShow() {
         XCTAssertThrowsError(try JSON(parsing: #"{"password":"hunter2",}"#)) { error in
             let description = String(describing: error)
