@@ -119,8 +119,14 @@ let package = Package(
         ),
 
         // MARK: Services
+        .systemLibrary(
+            name: "CZlib",
+            path: "Services/gateway/Sources/CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
     ]
-        + service("gateway", "Gateway", dependencies: serviceBase + [hummingbird, nioCore])
+        + service("gateway", "Gateway", dependencies: serviceBase + [hummingbird, nioCore, "CZlib"])
         + service("processor", "Processor", dependencies: serviceBase + ["Destinations"])
         + service("router", "Router", dependencies: serviceBase + [httpClient, hummingbird, nioCore, .product(name: "NIOHTTP1", package: "swift-nio")])
         + service("batch-router", "BatchRouter", dependencies: serviceBase)
@@ -164,9 +170,11 @@ let package = Package(
             .testTarget(
                 name: "GatewayTests",
                 dependencies: [
-                    "GatewayService", "KafkaTransport", "WorkspaceConfig", "EventModel",
+                    "GatewayService", "KafkaTransport", "WorkspaceConfig", "EventModel", "Storage", "StorageTesting",
+                    "CZlib", hummingbird, logging,
                     .product(name: "HummingbirdTesting", package: "hummingbird"),
-                ]
+                ],
+                resources: [.copy("Resources")]
             ),
         ]
 )

@@ -27,8 +27,7 @@ final class IngestScannerTests: XCTestCase {
             sourceId: "web",
             receivedAt: "2024-05-01T10:00:00.123Z",
             requestIP: "10.1.2.3",
-            headerAnonymousId: anonymousHeader,
-            ids: MessageIDSource(count: 4)
+            headerAnonymousId: anonymousHeader
         )
     }
 
@@ -40,7 +39,7 @@ final class IngestScannerTests: XCTestCase {
         anonymousHeader: String? = nil
     ) throws -> [(key: String, record: [String: Any])] {
         let bytes = Array(body.utf8)
-        var writer = self.writer(anonymousHeader: anonymousHeader)
+        let writer = self.writer(anonymousHeader: anonymousHeader)
         return try bytes.withUnsafeBufferPointer { buffer in
             let events: [ScannedEvent]
             let sentAt: ValueSpan?
@@ -217,7 +216,7 @@ final class IngestScannerTests: XCTestCase {
         // Number formatting, key order and escapes survive byte for byte.
         let body = #"{"userId":"u","properties":{"z":1.50,"a":"\u00e9\/"},"messageId":"m"}"#
         let bytes = Array(body.utf8)
-        var writer = self.writer()
+        let writer = self.writer()
         let message = try bytes.withUnsafeBufferPointer { buffer in
             try writer.message(for: try JSONByteScanner.scanEvent(buffer), in: buffer, typeOverride: .track, batchSentAt: nil, index: nil)
         }

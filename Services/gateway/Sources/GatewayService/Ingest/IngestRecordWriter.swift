@@ -1,3 +1,5 @@
+import EventModel
+
 /// The six event types of the RudderStack/Segment spec.
 enum EventType: String, Sendable, CaseIterable {
     case track, page, screen, identify, group, alias
@@ -68,7 +70,6 @@ struct IngestRecordWriter {
     private let requestIPValue: [UInt8]
     private let headerAnonymousId: [UInt8]?
     private let headerAnonymousKey: [UInt8]
-    private var ids: MessageIDSource
 
     /// - Parameters:
     ///   - receivedAt: RFC 3339 timestamp with milliseconds.
@@ -78,34 +79,28 @@ struct IngestRecordWriter {
         sourceId: String,
         receivedAt: String,
         requestIP: String,
-        headerAnonymousId: String?,
-        ids: MessageIDSource
+        headerAnonymousId: String?
     ) {
         var prefix: [UInt8] = []
         prefix.reserveCapacity(48 + workspaceId.utf8.count + sourceId.utf8.count)
-        prefix.append(contentsOf: #"{"workspaceId":"#.utf8)
-        JSONText.appendString(workspaceId, to: &prefix)
-        prefix.append(contentsOf: #","sourceId":"#.utf8)
-        JSONText.appendString(sourceId, to: &prefix)
-        prefix.append(contentsOf: #","event":"#.utf8)
+        IngestRecord.serializePrefix(workspaceId: workspaceId, sourceId: sourceId, into: &prefix)
         self.prefix = prefix
         self.keyPrefix = Array(workspaceId.utf8) + [UInt8(ascii: ":")]
         var received: [UInt8] = []
-        JSONText.appendString(receivedAt, to: &received)
+        JSON.serialize(string: receivedAt, into: &received)
         self.receivedAtValue = received
         var ip: [UInt8] = []
-        JSONText.appendString(requestIP, to: &ip)
+        JSON.serialize(string: requestIP, into: &ip)
         self.requestIPValue = ip
         if let headerAnonymousId, !headerAnonymousId.isEmpty {
             var value: [UInt8] = []
-            JSONText.appendString(headerAnonymousId, to: &value)
+            JSON.serialize(string: headerAnonymousId, into: &value)
             self.headerAnonymousId = value
             self.headerAnonymousKey = Array(headerAnonymousId.utf8)
         } else {
             self.headerAnonymousId = nil
             self.headerAnonymousKey = []
         }
-        self.ids = ids
     }
 
     /// Checks one scanned event and builds its message.
@@ -115,7 +110,7 @@ struct IngestRecordWriter {
     ///     `type` must be one of the six.
     ///   - batchSentAt: the batch-level `sentAt`, copied into events that have none.
     ///   - index: the event's position in a batch (nil for single-event endpoints), for errors.
-    mutating func message(
+    func message(
         for event: ScannedEvent,
         in body: UnsafeBufferPointer<UInt8>,
         typeOverride: EventType?,
@@ -125,7 +120,7 @@ struct IngestRecordWriter {
         // The identity decides the key; the header fills a missing anonymousId.
         var key = keyPrefix
         var anonymousFromHeader = false
-        if let anonymousId = event.anonymousId, !anonymousId.isBlank {
+        if let anonymousId = event.anonymousId, case .string = anonymousId.kind, !anonymousId.isBlank {
             JSONText.appendKeyPart(anonymousId, from: body, to: &key)
         } else if headerAnonymousId != nil {
             anonymousFromHeader = true
@@ -155,7 +150,11 @@ struct IngestRecordWriter {
         }
 
         if event.messageId == nil || event.messageId!.isBlank {
-            set("messageId", existing: event.messageId, to: ids.nextQuoted(), edits: &edits, inserted: &inserted)
+            var id: [UInt8] = [UInt8(ascii: "\"")]
+            id.reserveCapacity(38)
+            MessageID.appendRandom(to: &id)
+            id.append(UInt8(ascii: "\""))
+            set("messageId", existing: event.messageId, to: id, edits: &edits, inserted: &inserted)
         }
         set("receivedAt", existing: event.receivedAt, to: receivedAtValue, edits: &edits, inserted: &inserted)
         set("request_ip", existing: event.requestIP, to: requestIPValue, edits: &edits, inserted: &inserted)
@@ -225,27 +224,6 @@ enum JSONText {
         out.append(contentsOf: "\":".utf8)
         out.append(contentsOf: value)
         out.append(UInt8(ascii: ","))
-    }
-
-    /// Appends `string` as a quoted, escaped JSON string.
-    static func appendString(_ string: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for byte in string.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
-            case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)
-            case 0x0A: out.append(contentsOf: #"\n"#.utf8)
-            case 0x0D: out.append(contentsOf: #"\r"#.utf8)
-            case 0x09: out.append(contentsOf: #"\t"#.utf8)
-            case 0..<0x20:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: #"\u00"#.utf8)
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0xF)])
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 
     /// Appends an id's value to a Kafka key: a string's content (unescaped), or a number's text.

@@ -38,6 +38,8 @@ struct ScannedEvent: Sendable, Equatable {
     var sentAt: ValueSpan?
     var receivedAt: ValueSpan?
     var requestIP: ValueSpan?
+    /// Segment's analytics.js sends its write key in the body instead of a header.
+    var writeKey: ValueSpan?
 
     init(start: Int, end: Int = 0) {
         self.start = start
@@ -52,6 +54,8 @@ struct ScannedBatch: Sendable, Equatable {
     var events: [ScannedEvent]
     /// The batch-level `sentAt` (SDKs set it on the batch, not on each event).
     var sentAt: ValueSpan?
+    /// The batch-level `writeKey` (Segment's analytics.js puts it in the body).
+    var writeKey: ValueSpan?
 }
 
 /// Why a body was rejected. The descriptions are safe to show: they never quote the body.
@@ -123,7 +127,7 @@ struct JSONByteScanner {
             try scanner.expectEnd()
             throw .batchNotAnArray
         }
-        var batch = ScannedBatch(events: [], sentAt: nil)
+        var batch = ScannedBatch(events: [], sentAt: nil, writeKey: nil)
         var sawBatch = false
         var batchIsArray = false
         scanner.index += 1
@@ -146,6 +150,8 @@ struct JSONByteScanner {
                     }
                 } else if scanner.keyEquals(key, "sentAt") {
                     batch.sentAt = try scanner.recordedValue(depth: 2)
+                } else if scanner.keyEquals(key, "writeKey") {
+                    batch.writeKey = try scanner.recordedValue(depth: 2)
                 } else {
                     try scanner.value(depth: 2)
                 }
@@ -218,6 +224,8 @@ struct JSONByteScanner {
                 event.userId = try recordedValue(depth: 2)
             case 6 where keyEquals(key, "sentAt"):
                 event.sentAt = try recordedValue(depth: 2)
+            case 8 where keyEquals(key, "writeKey"):
+                event.writeKey = try recordedValue(depth: 2)
             case 9 where keyEquals(key, "messageId"):
                 event.messageId = try recordedValue(depth: 2)
             case 10 where keyEquals(key, "receivedAt"):

@@ -1,0 +1,23 @@
+/// What the gateway's HTTP side needs to know. Defaults are documented in docs/gateway.md;
+/// reading them from the environment lives in `GatewayConfiguration+Environment.swift`.
+public struct GatewayConfiguration: Sendable, Equatable {
+    /// Bind address of the public HTTP server. Default `0.0.0.0`.
+    public var host: String = "0.0.0.0"
+    /// Public HTTP port (`KEEL_GATEWAY_PORT`). Default 8080; `0` picks a free port.
+    public var port: Int = 8080
+    /// Largest single event, in bytes, after gzip inflation. Default 32 KiB (Segment's limit).
+    public var maxEventBytes: Int = 32 * 1024
+    /// Largest request body, in bytes, compressed and inflated. Default 500 KiB (Segment's limit).
+    public var maxRequestBytes: Int = 500 * 1024
+    /// Largest `/v1/import` body, in bytes. Default 4 MiB.
+    public var maxImportBytes: Int = 4 * 1024 * 1024
+    /// Kafka topic prefix (`KEEL_TOPIC_PREFIX`). Default `keel.`.
+    public var topicPrefix: String = "keel."
+    /// How long a request may wait for Kafka's acknowledgements before it fails with 503
+    /// (`KEEL_GATEWAY_ACK_TIMEOUT_MS`). The producer's `message.timeout.ms` and
+    /// `request.timeout.ms` are set from it in `main`, so a 503 means librdkafka gave the
+    /// messages up: the gateway never answers while they could still be written. Default 10 s.
+    public var ackTimeout: Duration = .seconds(10)
+
+    public init() {}
+}
