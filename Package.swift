@@ -98,6 +98,7 @@ let package = Package(
             dependencies: [
                 hummingbird, lifecycle, logging, metrics,
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             path: "Shared/Sources/ServiceRuntime"
         ),
@@ -159,7 +160,13 @@ let package = Package(
             .testTarget(name: "KafkaTransportTests", dependencies: ["KafkaTransport"]),
             .testTarget(name: "StorageTests", dependencies: ["Storage", "StorageTesting", postgres]),
             .testTarget(name: "WorkspaceConfigTests", dependencies: ["WorkspaceConfig", "Storage", "StorageTesting", postgres]),
-            .testTarget(name: "ServiceRuntimeTests", dependencies: ["ServiceRuntime", hummingbird]),
+            .testTarget(
+                name: "ServiceRuntimeTests",
+                dependencies: [
+                    "ServiceRuntime", hummingbird, logging, metrics,
+                    .product(name: "HummingbirdTesting", package: "hummingbird"),
+                ]
+            ),
             .testTarget(
                 name: "RouterTests",
                 dependencies: [
