@@ -111,7 +111,8 @@ public struct JSONObject: Sendable {
     @usableFromInline
     func position(of key: String) -> Int? {
         if let positions { return positions[key] }
-        for i in entries.indices where entries[i].key == key { return i }
+        let length = key.utf8.count
+        for i in entries.indices where entries[i].key.utf8.count == length && entries[i].key == key { return i }
         return nil
     }
 

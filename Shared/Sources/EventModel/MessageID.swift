@@ -21,9 +21,8 @@ public enum MessageID {
 
     /// Whether `text` is a UUID in the 8-4-4-4-12 hexadecimal form (any version, any case).
     public static func isUUID(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
-        guard bytes.count == 36 else { return false }
-        for (i, byte) in bytes.enumerated() {
+        guard text.utf8.count == 36 else { return false }
+        for (i, byte) in text.utf8.enumerated() {
             if i == 8 || i == 13 || i == 18 || i == 23 {
                 guard byte == UInt8(ascii: "-") else { return false }
             } else {
@@ -40,9 +39,9 @@ public enum MessageID {
 
     private static func write(into text: UnsafeMutablePointer<UInt8>) {
         var bytes = RandomBytePool.shared.next16()
-        bytes.6 = bytes.6 & 0x0F | 0x40  // version 4
-        bytes.8 = bytes.8 & 0x3F | 0x80  // RFC 4122 variant
-        withUnsafeBytes(of: &bytes) { raw in
+        withUnsafeMutableBytes(of: &bytes) { raw in
+            raw[6] = raw[6] & 0x0F | 0x40  // version 4
+            raw[8] = raw[8] & 0x3F | 0x80  // RFC 4122 variant
             var position = 0
             for i in 0..<16 {
                 if i == 4 || i == 6 || i == 8 || i == 10 {

@@ -32,20 +32,19 @@ final class RandomBytePool: @unchecked Sendable {
     }
 
     /// Sixteen fresh random bytes; no byte is handed out twice.
-    func next16() -> (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) {
-        var result: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    func next16() -> (UInt64, UInt64) {
         pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
         if position + 16 > Self.size {
             refill()
             position = 0
         }
-        withUnsafeMutableBytes(of: &result) { $0.copyMemory(from: UnsafeRawBufferPointer(start: buffer + position, count: 16)) }
+        let words = (
+            buffer.loadUnaligned(fromByteOffset: position, as: UInt64.self),
+            buffer.loadUnaligned(fromByteOffset: position + 8, as: UInt64.self)
+        )
         position += 16
-        pthread_mutex_unlock(mutex)
-        return result
+        return words
     }
 
     /// Fills the buffer from the kernel, 256 bytes per call (`getentropy`'s limit); falls back to

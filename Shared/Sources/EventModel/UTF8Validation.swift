@@ -16,17 +16,16 @@ enum UTF8Validation {
                 i += 1
                 continue
             }
-            let length: Int
-            var low: UInt8 = 0x80  // allowed range of the second byte
-            var high: UInt8 = 0xBF
+            // Sequence length and the allowed range of the second byte, per RFC 3629's table.
+            let (length, low, high): (Int, UInt8, UInt8)
             switch lead {
-            case 0xC2...0xDF: length = 2
-            case 0xE0: length = 3; low = 0xA0  // no overlong 3-byte forms
-            case 0xE1...0xEC, 0xEE...0xEF: length = 3
-            case 0xED: length = 3; high = 0x9F  // no surrogates
-            case 0xF0: length = 4; low = 0x90  // no overlong 4-byte forms
-            case 0xF1...0xF3: length = 4
-            case 0xF4: length = 4; high = 0x8F  // nothing above U+10FFFF
+            case 0xC2...0xDF: (length, low, high) = (2, 0x80, 0xBF)
+            case 0xE0: (length, low, high) = (3, 0xA0, 0xBF)  // no overlong 3-byte forms
+            case 0xE1...0xEC, 0xEE...0xEF: (length, low, high) = (3, 0x80, 0xBF)
+            case 0xED: (length, low, high) = (3, 0x80, 0x9F)  // no surrogates
+            case 0xF0: (length, low, high) = (4, 0x90, 0xBF)  // no overlong 4-byte forms
+            case 0xF1...0xF3: (length, low, high) = (4, 0x80, 0xBF)
+            case 0xF4: (length, low, high) = (4, 0x80, 0x8F)  // nothing above U+10FFFF
             default: return false  // continuation byte, C0, C1 or F5...FF
             }
             guard count - i >= length, (low...high).contains(p[i + 1]) else { return false }
