@@ -7,23 +7,17 @@
 /// Equality ignores order, as JSON does: two objects are equal when they have the same keys with
 /// equal values. Serialisation and iteration keep the order.
 public struct JSONObject: Sendable {
-    @usableFromInline
     struct Entry: Sendable {
-        @usableFromInline var key: String
-        @usableFromInline var value: JSON
-
-        @inlinable init(key: String, value: JSON) {
-            self.key = key
-            self.value = value
-        }
+        var key: String
+        var value: JSON
     }
 
     /// Above this many keys, lookups use a hash index.
     static let indexThreshold = 12
 
-    @usableFromInline var entries: [Entry]
+    var entries: [Entry]
     /// Key to position in `entries`; only built for objects above `indexThreshold` keys.
-    @usableFromInline var positions: [String: Int]?
+    var positions: [String: Int]?
 
     /// An empty object.
     public init() {
@@ -108,7 +102,6 @@ public struct JSONObject: Sendable {
 
     // MARK: Storage
 
-    @usableFromInline
     func position(of key: String) -> Int? {
         if let positions { return positions[key] }
         let length = key.utf8.count
@@ -117,7 +110,6 @@ public struct JSONObject: Sendable {
     }
 
     /// Appends a member known to be absent.
-    @usableFromInline
     mutating func append(key: String, value: JSON) {
         entries.append(Entry(key: key, value: value))
         if positions != nil {

@@ -1,7 +1,8 @@
 /// A recursive-descent RFC 8259 parser over a UTF-8 buffer.
 ///
-/// Strings without escapes become `String`s straight from their byte range (one validation pass,
-/// no per-character work); the scan for the closing quote looks at eight bytes at a time.
+/// Strings without escapes become `String`s straight from their byte range, with no per-character
+/// work: the scan for the closing quote looks at eight bytes at a time and notes whether any byte
+/// is non-ASCII, and only then is the range validated as UTF-8.
 struct JSONParser: ~Copyable {
     private let base: UnsafePointer<UInt8>
     private let count: Int
