@@ -158,6 +158,7 @@ let package = Package(
                 path: "Benchmarks/transformations/Sources/TransformationsBenchmark"
             ),
             .testTarget(name: "KafkaTransportTests", dependencies: ["KafkaTransport"]),
+            .testTarget(name: "DestinationsTests", dependencies: ["Destinations", "EventModel"], exclude: ["Fixtures"]),
             .testTarget(name: "StorageTests", dependencies: ["Storage", "StorageTesting", postgres]),
             .testTarget(name: "WorkspaceConfigTests", dependencies: ["WorkspaceConfig", "Storage", "StorageTesting", postgres]),
             .testTarget(

@@ -1,0 +1,29 @@
+import EventModel
+
+/// The one table of destination types. Adding a destination = a folder with its mapping and
+/// fixtures, and a row here.
+public struct DestinationRegistry: Sendable {
+    public let definitions: [DestinationDefinition]
+    private let byType: [String: DestinationDefinition]
+
+    public init(_ definitions: [DestinationDefinition]) {
+        self.definitions = definitions
+        var byType: [String: DestinationDefinition] = [:]
+        for definition in definitions { byType[definition.type] = definition }
+        self.byType = byType
+    }
+
+    /// Every destination type Keel ships.
+    public static let standard = DestinationRegistry([
+        WebhookMapping.definition,
+        CustomerIOMapping.definition,
+        GA4Mapping.definition,
+        BatchRowMapping.definition(type: "s3", displayName: "S3", secretConfigKeys: ["secretAccessKey"]),
+        BatchRowMapping.definition(type: "local_storage", displayName: "Local Storage", secretConfigKeys: []),
+        BatchRowMapping.definition(type: "postgres", displayName: "Postgres", secretConfigKeys: ["password"]),
+        BatchRowMapping.definition(type: "snowflake", displayName: "Snowflake", secretConfigKeys: ["password", "privateKey"]),
+    ])
+
+    /// The definition of `type` (as written in the workspace file), or `nil` when unknown.
+    public func definition(forType type: String) -> DestinationDefinition? { byType[type] }
+}

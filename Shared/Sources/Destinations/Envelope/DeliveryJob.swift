@@ -1,0 +1,118 @@
+import EventModel
+
+/// The value on `keel.deliver.<destinationType>`: what the router must send for one event and
+/// one destination. See docs/architecture.md, "DeliveryJob".
+public struct DeliveryJob: Sendable, Equatable {
+    public var workspaceId: String
+    public var sourceId: String
+    public var destinationId: String
+    public var destinationType: String
+    public var messageId: String
+    public var userKey: String
+    public var eventType: String
+    /// The track event name, or the page/screen name; empty when the event has none.
+    public var eventName: String
+    /// The gateway's `receivedAt` (RFC 3339).
+    public var receivedAt: String
+    /// Delivery attempts so far: 0 from the processor; the router counts on.
+    public var attempt: Int
+    /// The requests to make, in order.
+    public var requests: [DestinationRequest]
+
+    public init(
+        workspaceId: String, sourceId: String, destinationId: String, destinationType: String, messageId: String,
+        userKey: String, eventType: String, eventName: String, receivedAt: String, attempt: Int = 0,
+        requests: [DestinationRequest]
+    ) {
+        self.workspaceId = workspaceId
+        self.sourceId = sourceId
+        self.destinationId = destinationId
+        self.destinationType = destinationType
+        self.messageId = messageId
+        self.userKey = userKey
+        self.eventType = eventType
+        self.eventName = eventName
+        self.receivedAt = receivedAt
+        self.attempt = attempt
+        self.requests = requests
+    }
+
+    /// The Kafka key: `<destinationId>:<userKey>`.
+    public var key: String { MessageKey.deliver(destinationId: destinationId, userKey: userKey) }
+
+    public var json: JSON {
+        var object = JSONObject()
+        object["workspaceId"] = .string(workspaceId)
+        object["sourceId"] = .string(sourceId)
+        object["destinationId"] = .string(destinationId)
+        object["destinationType"] = .string(destinationType)
+        object["messageId"] = .string(messageId)
+        object["userKey"] = .string(userKey)
+        object["eventType"] = .string(eventType)
+        object["eventName"] = .string(eventName)
+        object["receivedAt"] = .string(receivedAt)
+        object["attempt"] = .int(Int64(attempt))
+        object["requests"] = .array(requests.map(\.json))
+        return .object(object)
+    }
+
+    /// The message value.
+    public func serialized() -> [UInt8] { json.serialized() }
+
+    public init(json: JSON) throws(EnvelopeError) {
+        let fields = try EnvelopeFields(json, name: "delivery job")
+        workspaceId = try fields.string("workspaceId")
+        sourceId = try fields.string("sourceId")
+        destinationId = try fields.string("destinationId")
+        destinationType = try fields.string("destinationType")
+        messageId = try fields.string("messageId")
+        userKey = try fields.string("userKey")
+        eventType = try fields.string("eventType")
+        eventName = fields.optionalString("eventName") ?? ""
+        receivedAt = fields.optionalString("receivedAt") ?? ""
+        attempt = Int(json["attempt"]?.intValue ?? 0)
+        guard let list = json["requests"]?.arrayValue else {
+            throw EnvelopeError(code: .missingField, reason: "delivery job has no requests")
+        }
+        var requests: [DestinationRequest] = []
+        for item in list {
+            guard let request = DestinationRequest(json: item) else {
+                throw EnvelopeError(code: .wrongType, reason: "delivery job has a malformed request")
+            }
+            requests.append(request)
+        }
+        self.requests = requests
+    }
+
+    public init(parsing bytes: [UInt8]) throws(EnvelopeError) {
+        try self.init(json: EnvelopeFields.parse(bytes, name: "delivery job"))
+    }
+}
+
+/// Field reads shared by the envelopes, with errors that name the field only.
+struct EnvelopeFields {
+    let object: JSONObject
+    let name: String
+
+    init(_ json: JSON, name: String) throws(EnvelopeError) {
+        guard let object = json.objectValue else { throw EnvelopeError(code: .wrongType, reason: "\(name) is not a JSON object") }
+        self.object = object
+        self.name = name
+    }
+
+    func string(_ field: String) throws(EnvelopeError) -> String {
+        guard let value = object[field] else { throw EnvelopeError(code: .missingField, reason: "\(name) has no \(field)") }
+        guard let text = value.stringValue else { throw EnvelopeError(code: .wrongType, reason: "\(name) \(field) is not a string") }
+        return text
+    }
+
+    func optionalString(_ field: String) -> String? { object[field]?.stringValue }
+
+    static func parse(_ bytes: [UInt8], name: String) throws(EnvelopeError) -> JSON {
+        do {
+            return try JSON(parsing: bytes)
+        } catch {
+            throw EnvelopeError(code: .invalidJSON, reason: "\(name): \(error)")
+        }
+    }
+}
