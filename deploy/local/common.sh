@@ -68,35 +68,59 @@ bin_dir() {
     echo "$KEEL_ROOT/.build/$1"
 }
 
+# running PID: exit 0 when the process exists and is not a zombie (an exited child that its new
+# parent has not reaped yet still answers `kill -0`).
+running() {
+    local state
+    state="$(ps -o stat= -p "$1" 2>/dev/null)" || return 1
+    [ -n "$state" ] && [ "${state#Z}" = "$state" ]
+}
+
 # pid_alive PIDFILE: exit 0 when the pid file names a running process.
 pid_alive() {
     local pid
     [ -s "$1" ] || return 1
     pid="$(cat "$1")"
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+    [ -n "$pid" ] && running "$pid"
 }
 
-# stop_pidfile NAME PIDFILE [GRACE_SECONDS]: SIGTERM, wait up to GRACE (default 10) seconds, then
-# SIGKILL. Removes the pid file.
-stop_pidfile() {
-    local name="$1" file="$2" grace="${3:-10}" pid waited=0
-    if ! pid_alive "$file"; then
-        rm -f "$file"
-        return 0
-    fi
-    pid="$(cat "$file")"
-    kill -TERM "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt $((grace * 10)) ]; do
+# stop_pidfiles DIR GRACE_SECONDS NAME...: sends SIGTERM to every DIR/NAME.pid process at once,
+# waits up to GRACE seconds for all of them, then SIGKILLs the rest. Removes the pid files.
+stop_pidfiles() {
+    local dir="$1" grace="$2" name pid waited=0
+    shift 2
+    local names=() pids=()
+    for name in "$@"; do
+        if pid_alive "$dir/$name.pid"; then
+            pid="$(cat "$dir/$name.pid")"
+            kill -TERM "$pid" 2>/dev/null || true
+            names+=("$name")
+            pids+=("$pid")
+        fi
+        rm -f "$dir/$name.pid"
+    done
+    [ "${#pids[@]}" -eq 0 ] && return 0
+    local left=("${pids[@]}")
+    while [ "${#left[@]}" -gt 0 ] && [ "$waited" -lt $((grace * 10)) ]; do
+        local still=()
+        for pid in "${left[@]}"; do
+            running "$pid" && still+=("$pid")
+        done
+        left=("${still[@]+"${still[@]}"}")
+        [ "${#left[@]}" -gt 0 ] || break
         sleep 0.1
         waited=$((waited + 1))
     done
-    if kill -0 "$pid" 2>/dev/null; then
-        warn "$name (pid $pid) still running after ${grace}s: sending SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-    else
-        info "stopped $name (pid $pid)"
-    fi
-    rm -f "$file"
+    local index
+    for index in "${!pids[@]}"; do
+        pid="${pids[$index]}"
+        if running "$pid"; then
+            warn "${names[$index]} (pid $pid) still running after ${grace}s: sending SIGKILL"
+            kill -KILL "$pid" 2>/dev/null || true
+        else
+            info "stopped ${names[$index]} (pid $pid)"
+        fi
+    done
 }
 
 # start_dev_kafka BINARY BOOTSTRAP_FILE LOG PIDFILE [TOPICS]: starts keel-dev-kafka (3 brokers, 6
