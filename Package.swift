@@ -128,7 +128,7 @@ let package = Package(
         ),
     ]
         + service("gateway", "Gateway", dependencies: serviceBase + [hummingbird, nioCore, "CZlib"])
-        + service("processor", "Processor", dependencies: serviceBase + ["Destinations"])
+        + service("processor", "Processor", dependencies: serviceBase + ["Transformations", "Destinations"])
         + service("router", "Router", dependencies: serviceBase + [httpClient, hummingbird, nioCore, .product(name: "NIOHTTP1", package: "swift-nio")])
         + service("batch-router", "BatchRouter", dependencies: serviceBase)
         + service("extractor", "Extractor", dependencies: serviceBase)
@@ -137,7 +137,7 @@ let package = Package(
             // MARK: Tools
             .executableTarget(
                 name: "KeelCLI",
-                dependencies: ["WorkspaceConfig", "Storage", "Destinations", "EventModel", argumentParser, logging],
+                dependencies: ["WorkspaceConfig", "Storage", "Destinations", "EventModel", "Transformations", argumentParser, logging],
                 path: "Tools/keel/Sources/KeelCLI"
             ),
             .executableTarget(

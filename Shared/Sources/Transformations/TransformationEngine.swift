@@ -82,7 +82,26 @@ final class EngineCore: @unchecked Sendable {
     }
 
     func submit(_ job: TransformJob) async -> [TransformOutcome] {
-        let admitted: Bool = await withCheckedContinuation { continuation in
+        if !(await acquireSlot()) {
+            return Self.failAll(job.inputs.count, message: "the transformation engine is shut down")
+        }
+        return await withCheckedContinuation { continuation in
+            condition.lock()
+            if closed {
+                condition.unlock()
+                continuation.resume(returning: Self.failAll(job.inputs.count, message: "the transformation engine is shut down"))
+                return
+            }
+            pending.append((job, continuation))
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
+    /// Takes a queue slot, waiting for one when all are taken; false when the engine is closed.
+    private func acquireSlot() async -> Bool {
+        if let immediate = tryAcquireSlot() { return immediate }
+        return await withCheckedContinuation { continuation in
             condition.lock()
             if closed {
                 condition.unlock()
@@ -96,18 +115,16 @@ final class EngineCore: @unchecked Sendable {
                 condition.unlock()
             }
         }
-        guard admitted else { return Self.failAll(job.inputs.count, message: "the transformation engine is shut down") }
-        return await withCheckedContinuation { continuation in
-            condition.lock()
-            if closed {
-                condition.unlock()
-                continuation.resume(returning: Self.failAll(job.inputs.count, message: "the transformation engine is shut down"))
-                return
-            }
-            pending.append((job, continuation))
-            condition.signal()
-            condition.unlock()
-        }
+    }
+
+    /// nil when the caller must wait for a slot.
+    private func tryAcquireSlot() -> Bool? {
+        condition.lock()
+        defer { condition.unlock() }
+        if closed { return false }
+        guard freeSlots > 0 else { return nil }
+        freeSlots -= 1
+        return true
     }
 
     /// Blocks until a job is available; nil when the engine is closed and drained.

@@ -9,6 +9,7 @@ struct Options {
     var node = "node"
     var rounds = 5
     var secondsPerRound = 2.0
+    var batches = [1, 100]
 
     init(arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -18,6 +19,7 @@ struct Options {
             case "--node": node = iterator.next() ?? node
             case "--rounds": rounds = Int(iterator.next() ?? "") ?? rounds
             case "--seconds": secondsPerRound = Double(iterator.next() ?? "") ?? secondsPerRound
+            case "--batches": batches = (iterator.next() ?? "").split(separator: ",").compactMap { Int($0) }
             default:
                 FileHandle.standardError.write(Data("unknown argument \(argument)\n".utf8))
                 exit(2)
@@ -129,9 +131,18 @@ configuration.workers = 1  // per core
 let engine = try TransformationEngine(configuration: configuration)
 print("events: \(texts.count) distinct, \(averageSize) bytes on average; \(options.rounds) rounds of \(options.secondsPerRound) s; one core each")
 print("batch   keel (events/s)   node v20 (events/s)   keel/node")
-for batch in [1, 100] {
-    let keel = median(await keelRounds(engine: engine, inputs: inputs, batch: batch, options: options))
-    let node = median(try nodeRounds(eventsFile: eventsFile, batch: batch, options: options))
+var oneRound = options
+oneRound.rounds = 1
+for batch in options.batches {
+    // Rounds alternate between the engines so that other load on the machine hits both alike.
+    var keelRates: [Double] = []
+    var nodeRates: [Double] = []
+    for _ in 0..<options.rounds {
+        keelRates += await keelRounds(engine: engine, inputs: inputs, batch: batch, options: oneRound)
+        nodeRates += try nodeRounds(eventsFile: eventsFile, batch: batch, options: oneRound)
+    }
+    let keel = median(keelRates)
+    let node = median(nodeRates)
     print(
         String(batch).padding(toLength: 8, withPad: " ", startingAt: 0)
             + String(Int(keel)).padding(toLength: 18, withPad: " ", startingAt: 0)

@@ -1,0 +1,57 @@
+import EventModel
+import Transformations
+import WorkspaceConfig
+
+/// ``UserTransformer`` on Keel's in-process SpiderMonkey engine (module `Transformations`): looks
+/// the transformation and the workspace's libraries up in the current workspace, so a changed
+/// transformation or library applies to the next batch without a restart.
+public struct JavaScriptUserTransformer: UserTransformer {
+    private let engine: TransformationEngine
+    private let workspace: @Sendable () -> Workspace?
+    private let allowedFetchHosts: [String]
+
+    /// - Parameters:
+    ///   - allowedFetchHosts: hosts (`name` or `name:port`) transformations may `fetch` (http only).
+    public init(
+        engine: TransformationEngine, configStore: ConfigStore, allowedFetchHosts: [String] = []
+    ) {
+        self.engine = engine
+        self.workspace = { [configStore] in configStore.current }
+        self.allowedFetchHosts = allowedFetchHosts
+    }
+
+    public func transform(
+        _ events: [UserTransformationInput], transformationId: String
+    ) async -> [UserTransformationResult] {
+        guard let workspace = workspace(),
+            let transformation = workspace.transformations.first(where: { $0.id == transformationId })
+        else {
+            return Array(repeating: .failure("transformation \(transformationId) not found"), count: events.count)
+        }
+        let inputs = events.map { event in
+            TransformInput(
+                event: event.event.serialized(),
+                metadata: TransformMetadata(
+                    sourceId: event.sourceId, destinationId: event.destinationId,
+                    destinationType: event.destinationType, messageId: event.messageId, workspaceId: event.workspaceId))
+        }
+        let outcomes = await engine.transform(
+            inputs, transformation: TransformationCode(id: transformation.id, code: transformation.code),
+            libraries: workspace.libraries.map { LibraryCode(name: $0.name, code: $0.code) },
+            allowedFetchHosts: allowedFetchHosts)
+        return outcomes.map { outcome in
+            switch outcome.result {
+            case .dropped:
+                return .events([])
+            case .failed(let error):
+                return .failure(error.description)
+            case .events(let outputs):
+                do {
+                    return .events(try outputs.map { try JSON(parsing: $0) })
+                } catch {
+                    return .failure("the transformation's output is not valid JSON")
+                }
+            }
+        }
+    }
+}
