@@ -159,6 +159,13 @@ let package = Package(
             ),
             .testTarget(name: "KafkaTransportTests", dependencies: ["KafkaTransport"]),
             .testTarget(name: "DestinationsTests", dependencies: ["Destinations", "EventModel"], exclude: ["Fixtures"]),
+            .testTarget(
+                name: "ProcessorTests",
+                dependencies: [
+                    "ProcessorService", "Destinations", "EventModel", "KafkaTransport", "Storage", "StorageTesting",
+                    "WorkspaceConfig", postgres, logging, lifecycle,
+                ]
+            ),
             .testTarget(name: "StorageTests", dependencies: ["Storage", "StorageTesting", postgres]),
             .testTarget(name: "WorkspaceConfigTests", dependencies: ["WorkspaceConfig", "Storage", "StorageTesting", postgres]),
             .testTarget(

@@ -1,0 +1,104 @@
+import Destinations
+import EventModel
+import KafkaTransport
+import PostgresNIO
+import ProcessorService
+import Storage
+import StorageTesting
+import XCTest
+
+/// End to end through real parts: IngestRecords on `keel.ingest` of an in-process librdkafka mock
+/// cluster, the processor built by `buildProcessor` (as `main` builds it) on a real Postgres, and
+/// the deliver topics read back.
+final class ProcessorIntegrationTests: XCTestCase {
+    static let deliverTopics = ["keel.deliver.webhook", "keel.deliver.customerio", "keel.deliver.ga4"]
+
+    func makeCluster(ingestPartitions: Int) throws -> MockKafkaCluster {
+        let cluster = try MockKafkaCluster(brokers: 1, logger: TestSupport.logger)
+        try cluster.createTopic("keel.ingest", partitions: ingestPartitions)
+        for topic in Self.deliverTopics + ["keel.batch"] { try cluster.createTopic(topic, partitions: 2) }
+        return cluster
+    }
+
+    func testEventsBecomeDeliveryJobsAndReplaysProduceNothingNew() async throws {
+        let testDatabase = try await TestDatabase.make(logger: TestSupport.logger)
+        let cluster = try makeCluster(ingestPartitions: 1)
+        try await TestSupport.applyWorkspace(testDatabase.database)
+        let producer = try KafkaProducer(configuration: TestSupport.producerConfiguration(cluster), logger: TestSupport.logger)
+        let producing = Task { try await producer.run() }
+        let processor = try RunningProcessor(cluster: cluster, database: testDatabase.database, batchSize: 7)
+
+        let events = (0..<30).map { TestSupport.event($0, user: $0 % 5) }
+        try await producer.send(events.map { TestSupport.ingestMessage($0) })
+        let first = try await readTopics(cluster, Self.deliverTopics) { $0.count >= 90 }
+        XCTAssertEqual(first.count, 90, "30 events × 3 destinations")
+
+        let jobs = try first.map { try DeliveryJob(parsing: $0.value) }
+        for type in ["webhook", "customerio", "ga4"] {
+            XCTAssertEqual(Set(jobs.filter { $0.destinationType == type }.map(\.messageId)), Set((0..<30).map { "msg-\($0)" }))
+        }
+        let ga4 = try XCTUnwrap(jobs.first { $0.destinationType == "ga4" && $0.messageId == "msg-3" })
+        let body = try XCTUnwrap(ga4.requests.first.flatMap { request -> JSON? in
+            if case .json(let body) = request.body { return body }
+            return nil
+        })
+        XCTAssertEqual(body[path: "events"]?[0]?["name"], "purchase")
+        XCTAssertEqual(body["client_id"], "anon-3")
+        // Timestamp corrected: receivedAt 12:00:05 − (sentAt 12:00:02 − originalTimestamp 12:00:01).
+        XCTAssertEqual(body["timestamp_micros"]?.intValue, (Timestamp(parsing: "2026-11-29T12:00:04Z")!.millisecondsSinceEpoch) * 1000)
+        let hook = try XCTUnwrap(first.first { $0.topic == "keel.deliver.webhook" })
+        XCTAssertEqual(hook.key.map { String(decoding: $0, as: UTF8.self) }?.hasPrefix("hook:anon-"), true)
+
+        // Replay the same 30 (same messageIds), then one new event behind them on the same partition.
+        try await producer.send(events.map { TestSupport.ingestMessage($0) })
+        try await producer.send([TestSupport.ingestMessage(TestSupport.event(1000, user: 1))])
+        let all = try await readTopics(cluster, Self.deliverTopics) { messages in
+            messages.contains { String(decoding: $0.value, as: UTF8.self).contains("msg-1000") }
+                && messages.filter { String(decoding: $0.value, as: UTF8.self).contains("msg-1000") }.count >= 3
+        }
+        XCTAssertEqual(all.count, 93, "the replay produced nothing; only the new event's 3 jobs were added")
+
+        // The destination with a transformation attached recorded every event as an error.
+        let rows = try await testDatabase.database.client.query(
+            "SELECT stage, reason, destination_id, count(*)::int4 FROM processor.errors GROUP BY 1, 2, 3", logger: TestSupport.logger)
+        var errors: [(String, String, String, Int32)] = []
+        for try await row in rows.decode((String, String, String, Int32).self) { errors.append(row) }
+        XCTAssertEqual(errors.count, 1)
+        XCTAssertEqual(errors.first?.0, "user_transformation")
+        XCTAssertEqual(errors.first?.1, "transformations not available")
+        XCTAssertEqual(errors.first?.2, "js")
+        XCTAssertEqual(errors.first?.3, 31, "30 events + the new one; the replay was deduplicated before this stage")
+
+        await processor.stop()
+        producing.cancel()
+        try await testDatabase.drop()
+    }
+
+    func testAProcessorStoppedMidStreamAndRestartedLosesNothing() async throws {
+        let testDatabase = try await TestDatabase.make(logger: TestSupport.logger)
+        let cluster = try makeCluster(ingestPartitions: 3)
+        try await TestSupport.applyWorkspace(testDatabase.database)
+        let producer = try KafkaProducer(configuration: TestSupport.producerConfiguration(cluster), logger: TestSupport.logger)
+        let producing = Task { try await producer.run() }
+        let total = 300
+        try await producer.send((0..<total).map { TestSupport.ingestMessage(TestSupport.event($0, user: $0 % 17)) })
+
+        // The first processor dies abruptly partway (small batches, so there is a "last batch"
+        // whose offsets were never stored).
+        let first = try RunningProcessor(cluster: cluster, database: testDatabase.database, batchSize: 10)
+        let partial = try await readTopics(cluster, ["keel.deliver.webhook"], timeout: .seconds(30)) { $0.count >= 60 }
+        XCTAssertGreaterThanOrEqual(partial.count, 60)
+        await first.kill()
+
+        let second = try RunningProcessor(cluster: cluster, database: testDatabase.database, batchSize: 50)
+        let expected = Set((0..<total).map { "msg-\($0)" })
+        let delivered = try await readTopics(cluster, ["keel.deliver.webhook"], timeout: .seconds(60)) { messages in
+            Set(messages.compactMap { try? DeliveryJob(parsing: $0.value).messageId }).isSuperset(of: expected)
+        }
+        let ids = delivered.compactMap { try? DeliveryJob(parsing: $0.value).messageId }
+        XCTAssertEqual(Set(ids), expected, "every event reached the webhook at least once")
+        await second.stop()
+        producing.cancel()
+        try await testDatabase.drop()
+    }
+}
