@@ -54,19 +54,21 @@ struct ConsumerLoop {
                 }
                 continue
             }
-            batch.append(convert(message.pointee))
+            batch.append(convert(message))
         }
         return batch
     }
 
-    private func convert(_ message: rd_kafka_message_t) -> ConsumedMessage {
+    /// Copies a message out of librdkafka. Takes the original pointer: librdkafka finds the
+    /// headers and timestamp from the enclosing internal message, so a copy of the struct will not do.
+    private func convert(_ pointer: UnsafeMutablePointer<rd_kafka_message_t>) -> ConsumedMessage {
+        let message = pointer.pointee
         let topic = message.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
         let key = message.key.map { Array(UnsafeRawBufferPointer(start: $0, count: message.key_len)) }
         let value = message.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: message.len)) } ?? []
         var headers: [KafkaHeader] = []
         var headerList: OpaquePointer?
-        var copy = message
-        if rd_kafka_message_headers(&copy, &headerList) == RD_KAFKA_RESP_ERR_NO_ERROR, let headerList {
+        if rd_kafka_message_headers(pointer, &headerList) == RD_KAFKA_RESP_ERR_NO_ERROR, let headerList {
             var index = 0
             var name: UnsafePointer<CChar>?
             var bytes: UnsafeRawPointer?
@@ -78,7 +80,7 @@ struct ConsumerLoop {
             }
         }
         var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
-        let milliseconds = rd_kafka_message_timestamp(&copy, &timestampType)
+        let milliseconds = rd_kafka_message_timestamp(pointer, &timestampType)
         let timestamp =
             timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
             ? nil : Date(timeIntervalSince1970: Double(milliseconds) / 1000)

@@ -109,7 +109,8 @@ public final class KafkaConsumer: Service, Sendable {
 
     /// Stops fetching `partition` of `topic` until ``resume(topic:partition:)``. Messages already
     /// handed over or buffered (at most ``Configuration/bufferedBatches`` batches) still arrive.
-    /// A pause lasts until the partition is revoked.
+    /// A pause lasts until the partition is revoked. Throws ``KafkaError/Code/notAssigned`` for a
+    /// partition not assigned to this member.
     public func pause(topic: String, partition: Int32) throws(KafkaError) {
         try pause([TopicPartition(topic: topic, partition: partition)])
     }
@@ -134,6 +135,10 @@ public final class KafkaConsumer: Service, Sendable {
 
     private func pauseOrResume(_ partitions: [TopicPartition], pause: Bool) throws(KafkaError) {
         let verb = pause ? "pause" : "resume"
+        let assigned = assignment
+        if let missing = partitions.first(where: { !assigned.contains($0) }) {
+            throw KafkaError(code: .notAssigned, isRetryable: false, context: "\(verb) \(missing)", reason: "not assigned")
+        }
         let list = TopicPartitionList(partitions)
         defer { list.destroy() }
         let err = pause ? rd_kafka_pause_partitions(client.handle, list.pointer)
