@@ -30,7 +30,7 @@ final class GatewayErrorTests: XCTestCase {
             for (uri, body, expected) in cases {
                 let response = try await Self.post(client, uri, body)
                 XCTAssertEqual(response.status, .badRequest, body)
-                XCTAssertTrue(Req.text(response).contains(expected), "\(body): \(Req.text(response))")
+                XCTAssertTrue(Req.text(response).lowercased().contains(expected.lowercased()), "\(body): \(Req.text(response))")
                 XCTAssertTrue(response.headers[.contentType]?.hasPrefix("text/plain") ?? false)
             }
             let all = try await harness.allRecords()
@@ -72,7 +72,7 @@ final class GatewayErrorTests: XCTestCase {
             let inBatch = try await Self.post(
                 client, "/v1/batch", #"{"batch":[{"type":"track","userId":"u"},{"type":"track","userId":"u","p":"\#(big)"}]}"#)
             XCTAssertEqual(inBatch.status, .contentTooLarge)
-            XCTAssertTrue(Req.text(inBatch).contains("batch[1]"), Req.text(inBatch))
+            XCTAssertTrue(Req.text(inBatch).lowercased().contains("batch[1]"), Req.text(inBatch))
             let events = (0..<20).map { #"{"type":"track","userId":"u\#($0)","p":"\#(String(repeating: "z", count: 500))"}"# }
             let request = try await Self.post(client, "/v1/batch", #"{"batch":["# + events.joined(separator: ",") + "]}")
             XCTAssertEqual(request.status, .contentTooLarge)
@@ -88,24 +88,28 @@ final class GatewayErrorTests: XCTestCase {
     func testRateLimitAnswers429WithRetryAfter() async throws {
         let harness = try GatewayHarness()
         try await harness.run { client in
-            // Source "slow" allows 5 events/s: a batch of 5 passes, the next request waits.
-            let batch = #"{"batch":["# + (0..<5).map { #"{"type":"track","userId":"r\#($0)"}"# }.joined(separator: ",") + "]}"
+            // Warm the producer first, so the timing below is the gateway's, not metadata's.
+            let warm = try await Self.post(client, "/v1/track", #"{"userId":"w"}"#)
+            XCTAssertEqual(warm.status, .ok)
+            // Source "slow" allows 2 events/s: a batch of 2 passes, the next request must wait.
+            let batch = #"{"batch":[{"type":"track","userId":"r1"},{"type":"track","userId":"r2"}]}"#
             let first = try await Self.post(client, "/v1/batch", writeKey: "wk-slow", batch)
             XCTAssertEqual(first.status, .ok)
             let second = try await Self.post(client, "/v1/track", writeKey: "wk-slow", #"{"userId":"r9"}"#)
             XCTAssertEqual(second.status, .tooManyRequests)
+            XCTAssertEqual(Req.text(second), "Too many events: over the rate limit")
             let retryAfter = try XCTUnwrap(second.headers[.retryAfter].flatMap { Int($0) })
-            XCTAssertTrue((1...2).contains(retryAfter), "\(retryAfter)")
+            XCTAssertEqual(retryAfter, 1)
             // Other sources are not limited by it.
             let other = try await Self.post(client, "/v1/track", #"{"userId":"r9"}"#)
             XCTAssertEqual(other.status, .ok)
             try await Task.sleep(for: .seconds(retryAfter))
             let later = try await Self.post(client, "/v1/track", writeKey: "wk-slow", #"{"userId":"r9"}"#)
             XCTAssertEqual(later.status, .ok)
-            let records = try await harness.records(atLeast: 7)
+            let records = try await harness.records(atLeast: 5)
             let all = try await harness.allRecords()
-            XCTAssertEqual(records.count, 7)
-            XCTAssertEqual(all.count, 7)
+            XCTAssertEqual(records.count, 5)
+            XCTAssertEqual(all.count, 5, "the refused request produced nothing")
         }
     }
 

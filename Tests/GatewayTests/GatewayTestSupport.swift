@@ -26,7 +26,7 @@ final class GatewayHarness: Sendable {
             Source(id: "web", name: "Website", writeKey: "wk-web"),
             Source(id: "off", name: "Old app", writeKey: "wk-off", enabled: false),
             Source(id: "hooks", name: "Billing webhook", writeKey: "wk-hook", type: .webhook),
-            Source(id: "slow", name: "Limited", writeKey: "wk-slow", rateLimit: 5),
+            Source(id: "slow", name: "Limited", writeKey: "wk-slow", rateLimit: 2),
         ]
     )
 

@@ -2,8 +2,8 @@ import Synchronization
 
 /// Events-per-second limits per source and per workspace, as token buckets.
 ///
-/// A bucket holds up to one second of events. A request is admitted while its buckets are not
-/// in debt, and then takes all its events at once (a batch larger than the rate still passes,
+/// A bucket holds up to one second of events. A request is admitted while its buckets hold at
+/// least one event's token, and then takes all its events at once (a batch larger than the rate still passes,
 /// and later requests wait until the debt is repaid), so the long-run rate never exceeds the
 /// limit. A request refused takes nothing.
 final class RateLimiter: Sendable {
@@ -50,7 +50,7 @@ final class RateLimiter: Sendable {
                 bucket.tokens = min(rate, bucket.tokens + elapsed * rate)
                 bucket.updatedAt = now
                 buckets[key] = bucket
-                if bucket.tokens <= 0 {
+                if bucket.tokens < 1 {
                     longestWait = max(longestWait, (1 - bucket.tokens) / rate)
                 }
             }

@@ -155,7 +155,7 @@ struct GatewayHandlers: Sendable {
         }
         var headers = JSONObject()
         for field in request.headers where !hiddenWebhookHeaders.contains(field.name.canonicalName.lowercased()) {
-            headers[field.name.canonicalName] = .string(field.value)
+            headers[field.name.rawName] = .string(field.value)
         }
         event["type"] = "track"
         event["event"] = .string(source.name)
