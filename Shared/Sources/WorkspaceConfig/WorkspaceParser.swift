@@ -68,11 +68,12 @@ private struct WorkspaceReading {
         let settings = root.value("settings").flatMap { readSettings($0, path: "settings") } ?? WorkspaceSettings()
         root.finish()
 
-        checkUnique(sources.map { ($0.0, $0.1?.id) }, field: "id", what: "source id")
-        checkUnique(sources.map { ($0.0, $0.1?.writeKey) }, field: "writeKey", what: "write key", echo: false)
-        checkUnique(destinations.map { ($0.0, $0.1?.id) }, field: "id", what: "destination id")
-        checkUnique(transformations.map { ($0.0, $0.1?.id) }, field: "id", what: "transformation id")
-        checkUnique(libraries.map { ($0.0, $0.1?.name) }, field: "name", what: "library name")
+        // On the raw items, so that an item with other problems still counts.
+        checkUnique(rawField(root, "sources", "id"), field: "id", what: "source id")
+        checkUnique(rawField(root, "sources", "writeKey"), field: "writeKey", what: "write key", echo: false)
+        checkUnique(rawField(root, "destinations", "id"), field: "id", what: "destination id")
+        checkUnique(rawField(root, "transformations", "id"), field: "id", what: "transformation id")
+        checkUnique(rawField(root, "libraries", "name"), field: "name", what: "library name")
 
         let sourceIDs = Set(sources.compactMap { $0.1?.id })
         let destinationIDs = Set(destinations.compactMap { $0.1?.id })
@@ -126,6 +127,15 @@ private struct WorkspaceReading {
         }
     }
 
+    /// `(path of item, item[field])` for every item of the list `root[list]` whose field is a string.
+    private func rawField(_ root: ObjectReader, _ list: String, _ field: String) -> [(String, String?)] {
+        guard case .array(let elements)? = root.object[list] else { return [] }
+        return elements.enumerated().map { index, element in
+            guard case .string(let value)? = element[field] else { return (ConfigPath.index(list, index), nil) }
+            return (ConfigPath.index(list, index), value)
+        }
+    }
+
     private func checkUnique(_ items: [(String, String?)], field: String, what: String, echo: Bool = true) {
         var firstPath: [String: String] = [:]
         for (path, value) in items {
@@ -166,10 +176,12 @@ private struct WorkspaceReading {
         let type = reader.string("type", required: true)
         let enabled = reader.bool("enabled") ?? true
         var config = JSON.object(JSONObject())
+        var configIsValid = true
         if let raw = reader.value("config") {
             if case .object = raw {
                 config = raw
             } else {
+                configIsValid = false
                 sink.add(reader.childPath("config"), "must be a mapping (key: value)")
             }
         }
@@ -180,7 +192,7 @@ private struct WorkspaceReading {
 
         if let type, let validators {
             if let validate = validators.validator(for: type) {
-                if case .object(let object) = config {
+                if configIsValid, case .object(let object) = config {
                     var issues = ConfigIssues(basePath: reader.childPath("config"))
                     validate(object, &issues)
                     sink.issues.append(contentsOf: issues.all)

@@ -67,6 +67,9 @@ enum YAMLDocument {
             return "\(problem) at line \(mark.line), column \(mark.column)"
         case .reader(let problem, _, _, _):
             return problem
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let keys = duplicates.sorted().map { "'\($0)'" }.joined(separator: ", ")
+            return "duplicate key \(keys) in the mapping at line \(context.mark.line), column \(context.mark.column)"
         default:
             return "cannot read the document"
         }
