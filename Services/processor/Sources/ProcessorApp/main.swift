@@ -24,8 +24,10 @@ await ServiceMain.run(configuration: runtime, logger: logger) {
     let admin = try KafkaAdmin(configuration: .init(bootstrapServers: runtime.kafkaBrokers), logger: logger)
     try await admin.createTopics(processorTopics(configuration.topics).map { .init(name: $0, partitions: runtime.topicPartitions) })
 
+    let transformer = try makeJavaScriptTransformer(configStore: configStore)
     let parts = try buildProcessor(
-        configuration: configuration, database: database, configStore: configStore, secrets: secrets, logger: logger)
+        configuration: configuration, database: database, configStore: configStore, secrets: secrets,
+        transformer: transformer, logger: logger)
     let readiness = Readiness(checks: parts.readinessChecks, logger: logger)
     let adminServer = AdminServer(configuration: .init(runtime), readiness: readiness, registry: registry, logger: logger)
     return ServiceGroup(configuration: .keel(services: [database] + parts.services + [adminServer], logger: logger))

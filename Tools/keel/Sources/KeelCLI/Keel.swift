@@ -10,7 +10,9 @@ struct Keel: AsyncParsableCommand {
             Apply.self,
             Validate.self,
             ConfigCommand.self,
+            TransformCommand.self,
             FailedCommand.self,
+            DestinationCommand.self,
         ]
     )
 }

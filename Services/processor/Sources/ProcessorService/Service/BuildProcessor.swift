@@ -6,6 +6,7 @@ import Logging
 import ServiceLifecycle
 import ServiceRuntime
 import Storage
+import Transformations
 import WorkspaceConfig
 
 /// The processor's parts, wired the same way for `main` and for tests.
@@ -68,4 +69,11 @@ public func buildProcessor(
 public func processorTopics(_ topics: Topics, registry: DestinationRegistry = .standard) -> [String] {
     [topics.ingest, topics.batch]
         + registry.definitions.filter { $0.kind == .stream }.map { topics.deliver(destinationType: $0.type) }
+}
+
+/// The user transformer `main` uses: SpiderMonkey in-process (module `Transformations`), with the
+/// transformation and libraries looked up in the current workspace version. No `fetch` hosts are
+/// allowed yet.
+public func makeJavaScriptTransformer(configStore: ConfigStore) throws -> any UserTransformer {
+    JavaScriptUserTransformer(engine: try TransformationEngine(), configStore: configStore)
 }
