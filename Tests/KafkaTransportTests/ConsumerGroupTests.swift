@@ -103,6 +103,40 @@ final class ConsumerGroupTests: XCTestCase {
         XCTAssertTrue(leftovers.isEmpty, "\(leftovers.count) messages were not committed")
     }
 
+    /// Offsets stored for messages read before a revoke are ignored, even when the partition
+    /// comes back to the same member: the messages are read again rather than committed under
+    /// an assignment that no longer holds them.
+    func testStoresFromBeforeARevokeAreIgnored() async throws {
+        let cluster = try MockKafkaCluster(brokers: 1, logger: TestKafka.logger)
+        let topic = TestKafka.uniqueName("stale")
+        try cluster.createTopic(topic, partitions: 2)
+        let producer = try KafkaProducer(configuration: TestKafka.producerConfiguration(cluster), logger: TestKafka.logger)
+        try await producer.send((0..<20).map { TestKafka.message(topic, key: "k\($0)", value: "m\($0)") })
+        let configuration = TestKafka.consumerConfiguration(cluster, group: "stale", topics: [topic])
+
+        let a = try KafkaConsumer(configuration: configuration, logger: TestKafka.logger)
+        let runningA = RunningService { try await a.run() }
+        let held = await consume(a, store: false) { $0.count >= 20 }
+        XCTAssertEqual(held.count, 20)
+
+        let b = try KafkaConsumer(configuration: configuration, logger: TestKafka.logger)
+        let runningB = RunningService { try await b.run() }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !(a.assignment.count == 1 && b.assignment.count == 1) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        XCTAssertEqual(a.assignment.count, 1, "the rebalance gave a one partition")
+        a.storeOffsets(held)  // too late: read under the revoked assignment
+        await runningA.stop()
+        await runningB.stop()
+
+        let c = try KafkaConsumer(configuration: configuration, logger: TestKafka.logger)
+        let runningC = RunningService { try await c.run() }
+        let again = await consume(c) { $0.count >= 20 }
+        await runningC.stop()
+        XCTAssertEqual(Set(again.map(\.valueString)), Set(held.map(\.valueString)))
+    }
+
     /// Assignment changes are reported as events.
     func testAssignmentEventsAreReported() async throws {
         let cluster = try MockKafkaCluster(brokers: 1, logger: TestKafka.logger)
