@@ -1,4 +1,5 @@
 import ArgumentParser
+import Destinations
 import Foundation
 import Logging
 import PostgresNIO
@@ -11,8 +12,8 @@ enum CLI {
     static let invalidInput = ExitCode(1)
     static let operationFailed = ExitCode(2)
 
-    /// Destination types `keel` accepts and their config checks.
-    static let destinationValidators = DestinationConfigValidators.builtIn
+    /// Destination types `keel` accepts and their config checks: the Destinations registry's.
+    static let destinationValidators = DestinationRegistry.standard.configValidators
 
     /// Logs warnings and worse to stderr; postgres-nio's chatter stays quiet.
     static let logger: Logger = {
