@@ -49,6 +49,7 @@ let package = Package(
         .executable(name: "keel", targets: ["KeelCLI"]),
         .executable(name: "transformations-benchmark", targets: ["TransformationsBenchmark"]),
         .executable(name: "json-bench", targets: ["JSONBench"]),
+        .executable(name: "router-bench", targets: ["RouterBenchmark"]),
         .executable(name: "keel-dev-kafka", targets: ["DevKafka"]),
     ],
     dependencies: [
@@ -137,7 +138,7 @@ let package = Package(
             // MARK: Tools
             .executableTarget(
                 name: "KeelCLI",
-                dependencies: ["WorkspaceConfig", "Storage", "Destinations", "EventModel", "Transformations", argumentParser, logging],
+                dependencies: ["WorkspaceConfig", "Storage", "Destinations", "EventModel", "Transformations", "RouterService", argumentParser, logging],
                 path: "Tools/keel/Sources/KeelCLI"
             ),
             .executableTarget(
@@ -148,6 +149,11 @@ let package = Package(
 
             // MARK: Benchmarks
             .executableTarget(name: "JSONBench", dependencies: ["EventModel"], path: "Benchmarks/JSONBench"),
+            .executableTarget(
+                name: "RouterBenchmark",
+                dependencies: ["RouterService", "KafkaTransport", "EventModel", "Storage", hummingbird, httpClient, postgres, logging],
+                path: "Benchmarks/router/Sources/RouterBenchmark"
+            ),
 
             // MARK: Tests
             .testTarget(name: "EventModelTests", dependencies: ["EventModel"]),

@@ -122,7 +122,7 @@ extension Router {
             } catch {
                 if Task.isCancelled { return false }
                 // The description of postgres-nio's errors carries no query or bound values.
-                logger.error("postgres operation failed; retrying", metadata: ["operation": "\(what)", "error": "\(error)"])
+                logger.error("postgres operation failed; retrying", metadata: ["operation": "\(what)", "error": "\(safeErrorDescription(error))"])
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
             }

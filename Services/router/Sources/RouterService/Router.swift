@@ -83,6 +83,7 @@ public final class Router: Service, Sendable {
 
     /// Runs until graceful shutdown or cancellation. Requires the consumer and the database to run.
     public func run() async throws {
+        try await migrate()
         try await seedParked()
         await withDiscardingTaskGroup { group in
             group.addTask {
@@ -161,7 +162,7 @@ public final class Router: Service, Sendable {
     /// be seen) and its offset moves on.
     private func recordInvalid(_ message: ConsumedMessage, _ error: InvalidDeliveryJob) {
         metrics.counter("keel_router_invalid_jobs_total", []).increment()
-        logger.error("invalid delivery job", metadata: ["topic": "\(message.topic)", "partition": "\(message.partition)", "offset": "\(message.offset)", "error": "\(error)"])
+        logger.error("invalid delivery job", metadata: ["topic": "\(message.topic)", "partition": "\(message.partition)", "offset": "\(message.offset)", "error": "\(safeErrorDescription(error))"])
         let keyText = message.key.map { String(decoding: $0, as: UTF8.self) } ?? ":"
         let parts = keyText.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
         let job = DeliveryJob(
@@ -237,6 +238,21 @@ public final class Router: Service, Sendable {
 
     // MARK: Parked rows and replays
 
+    /// Creates or updates schema `router`, waiting for Postgres if it is not up yet.
+    private func migrate() async throws {
+        var delay: Duration = .milliseconds(200)
+        while true {
+            do {
+                return try await store.migrate()
+            } catch {
+                if Task.isCancelled { throw error }
+                logger.warning("cannot migrate schema router; retrying", metadata: ["error": "\(safeErrorDescription(error))"])
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+    }
+
     /// Tells the scheduler about parked rows left by an earlier run, before consuming, so that new
     /// jobs of those keys queue behind them.
     private func seedParked() async throws {
@@ -253,7 +269,7 @@ public final class Router: Service, Sendable {
                 return
             } catch {
                 if Task.isCancelled { throw error }
-                logger.warning("cannot read parked jobs; retrying", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+                logger.warning("cannot read parked jobs; retrying", metadata: ["error": "\(safeErrorDescription(error))"])
                 try await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
             }
@@ -274,7 +290,7 @@ public final class Router: Service, Sendable {
                 logger.info("replayed jobs to deliver", metadata: ["jobs": "\(counts.reduce(0) { $0 + $1.1 })"])
                 handle(actions)
             } catch {
-                logger.warning("cannot poll replays", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+                logger.warning("cannot poll replays", metadata: ["error": "\(safeErrorDescription(error))"])
             }
         }
     }

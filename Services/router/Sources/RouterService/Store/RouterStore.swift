@@ -91,7 +91,7 @@ public struct RouterStore: Sendable {
         try await database.client.query(
             """
             INSERT INTO router.parked (destination_id, user_key, topic, partition, job)
-            SELECT * FROM unnest(\(destinations)::text[], \(users)::text[], \(topics)::text[], \(partitions)::int4[], \(bodies)::text[])
+            SELECT d, u, tp, p, j FROM unnest(\(destinations)::text[], \(users)::text[], \(topics)::text[], \(partitions)::int4[], \(bodies)::text[])
                 WITH ORDINALITY AS t(d, u, tp, p, j, n) ORDER BY n
             """,
             logger: logger
@@ -188,6 +188,14 @@ public struct RouterStore: Sendable {
             }
         }
     }
+}
+
+/// A Postgres error as a log value: the SQLSTATE code only (server messages may quote values).
+func safeErrorDescription(_ error: any Error) -> String {
+    if let error = error as? PSQLError {
+        return "PSQLError(code: \(error.code), sqlState: \(error.serverInfo?[.sqlState] ?? "-"))"
+    }
+    return "\(error)"
 }
 
 extension JobOrigin {
