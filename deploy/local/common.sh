@@ -16,7 +16,7 @@ PID_DIR="$LOCAL_DIR/pids"
 KEEL_SERVICES=(gateway processor router batch-router extractor warehouse-actions)
 
 # Debian packages a build and a local run need.
-KEEL_APT_PACKAGES=(postgresql librdkafka-dev libmozjs-102-dev pkg-config kcat curl)
+KEEL_APT_PACKAGES=(postgresql librdkafka-dev libmozjs-102-dev pkg-config kcat curl python3)
 
 info() { printf '==> %s\n' "$*" >&2; }
 warn() { printf 'warning: %s\n' "$*" >&2; }
@@ -71,9 +71,10 @@ bin_dir() {
 # running PID: exit 0 when the process exists and is not a zombie (an exited child that its new
 # parent has not reaped yet still answers `kill -0`).
 running() {
-    local state
-    state="$(ps -o stat= -p "$1" 2>/dev/null)" || return 1
-    [ -n "$state" ] && [ "${state#Z}" = "$state" ]
+    local stat
+    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+    stat="${stat##*) }" # fields after "pid (comm) ": the first is the state
+    [ "${stat%% *}" != Z ]
 }
 
 # pid_alive PIDFILE: exit 0 when the pid file names a running process.
