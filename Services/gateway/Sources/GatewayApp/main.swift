@@ -26,6 +26,7 @@ await ServiceMain.run(configuration: runtime, logger: logger) {
     kafka.clientID = "keel-gateway"
     kafka.messageTimeout = configuration.ackTimeout  // a 503 means librdkafka gave the events up
     kafka.requestTimeout = configuration.ackTimeout
+    kafka.linger = configuration.kafkaLinger
     let producer = try KafkaProducer(configuration: kafka, logger: logger)
     let admin = try KafkaAdmin(configuration: .init(bootstrapServers: runtime.kafkaBrokers), logger: logger)
     try await admin.createTopics([.init(name: topic, partitions: runtime.topicPartitions)])

@@ -24,5 +24,6 @@ extension GatewayConfiguration {
         if let value = try integer("KEEL_GATEWAY_MAX_REQUEST_BYTES", in: 256...(256 << 20)) { maxRequestBytes = value }
         if let value = try integer("KEEL_GATEWAY_MAX_IMPORT_BYTES", in: 256...(1 << 30)) { maxImportBytes = value }
         if let value = try integer("KEEL_GATEWAY_ACK_TIMEOUT_MS", in: 100...600_000) { ackTimeout = .milliseconds(value) }
+        if let value = try integer("KEEL_GATEWAY_KAFKA_LINGER_MS", in: 0...1000) { kafkaLinger = .milliseconds(value) }
     }
 }

@@ -18,6 +18,10 @@ public struct GatewayConfiguration: Sendable, Equatable {
     /// `request.timeout.ms` are set from it in `main`, so a 503 means librdkafka gave the
     /// messages up: the gateway never answers while they could still be written. Default 10 s.
     public var ackTimeout: Duration = .seconds(10)
+    /// The producer's `linger.ms` (`KEEL_GATEWAY_KAFKA_LINGER_MS`): how long librdkafka waits to
+    /// fill a batch. Every request waits for its acknowledgement, so this adds directly to the
+    /// latency of single-event requests. Default 2 ms.
+    public var kafkaLinger: Duration = .milliseconds(2)
 
     public init() {}
 }
