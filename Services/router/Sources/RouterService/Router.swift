@@ -197,10 +197,26 @@ public final class Router: Service, Sendable {
     // MARK: Offsets
 
     private func storeOffsetsPeriodically() async {
+        var lastGauges = ContinuousClock.now
         while !Task.isCancelled {
             try? await Task.sleep(for: configuration.offsetStoreInterval)
             storeOffsets()
+            if ContinuousClock.now - lastGauges >= .seconds(1) {
+                lastGauges = .now
+                updateGauges()
+            }
         }
+    }
+
+    /// In-flight and in-memory gauges per destination, parked rows and jobs in memory.
+    private func updateGauges() {
+        let (stats, parked, inMemory) = scheduler.withLock { ($0.destinationStats, $0.totalParkedRows, $0.jobsInMemory) }
+        for stat in stats {
+            metrics.gauge("keel_router_in_flight", [("destination_id", stat.destinationId)]).record(stat.inFlight)
+            metrics.gauge("keel_router_queued", [("destination_id", stat.destinationId)]).record(stat.queued)
+        }
+        metrics.gauge("keel_router_parked_jobs").record(parked)
+        metrics.gauge("keel_router_jobs_in_memory").record(inMemory)
     }
 
     /// Hands the storable offsets to the consumer (committed with its next auto-commit).

@@ -12,7 +12,7 @@ import Synchronization
 /// | `keel_router_parked_total` / `keel_router_unparked_total` | counter | — jobs written to / loaded from the parked table |
 /// | `keel_router_parked_jobs` | gauge | — parked rows this process knows about |
 /// | `keel_router_failed_events_total` | counter | `destination_id`: rows written to failed events |
-/// | `keel_router_in_flight` | gauge | `destination_id` |
+/// | `keel_router_in_flight` / `keel_router_queued` | gauge | `destination_id`: in flight, in memory |
 /// | `keel_router_jobs_in_memory` | gauge | — |
 /// | `keel_router_invalid_jobs_total` | counter | — messages that are not delivery jobs |
 public final class RouterMetrics: Sendable {

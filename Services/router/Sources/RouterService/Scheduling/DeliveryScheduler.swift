@@ -130,6 +130,14 @@ public struct DeliveryScheduler: Sendable {
     public func parkedRows(of key: DeliveryKey) -> Int { keys[key]?.parkedRows ?? 0 }
     public var trackedKeys: Int { keys.count }
 
+    /// Per destination: requests in flight and jobs in memory (for gauges).
+    public var destinationStats: [(destinationId: String, inFlight: Int, queued: Int)] {
+        destinations.map { ($0.key, $0.value.inFlight, $0.value.queued) }
+    }
+
+    /// Parked rows this scheduler knows of, over all keys. O(keys): call it seldom.
+    public var totalParkedRows: Int { keys.values.reduce(0) { $0 + $1.parkedRows } }
+
     /// Offsets consumed and not yet storable, per partition (for tests and metrics).
     public func pendingOffsets(_ partition: PartitionRef) -> Int { offsets[partition]?.pendingCount ?? 0 }
 
