@@ -50,6 +50,7 @@ let package = Package(
         .executable(name: "transformations-benchmark", targets: ["TransformationsBenchmark"]),
         .executable(name: "json-bench", targets: ["JSONBench"]),
         .executable(name: "router-bench", targets: ["RouterBenchmark"]),
+        .executable(name: "processor-bench", targets: ["ProcessorBenchmark"]),
         .executable(name: "keel-dev-kafka", targets: ["DevKafka"]),
     ],
     dependencies: [
@@ -164,6 +165,11 @@ let package = Package(
                 path: "Benchmarks/transformations/Sources/TransformationsBenchmark"
             ),
             .testTarget(name: "KafkaTransportTests", dependencies: ["KafkaTransport"]),
+            .executableTarget(
+                name: "ProcessorBenchmark",
+                dependencies: ["ProcessorService", "Destinations", "EventModel", "KafkaTransport", "Storage", "WorkspaceConfig", postgres, logging, lifecycle],
+                path: "Benchmarks/processor/Sources/ProcessorBenchmark"
+            ),
             .testTarget(name: "DestinationsTests", dependencies: ["Destinations", "EventModel"], exclude: ["Fixtures"]),
             .testTarget(
                 name: "ProcessorTests",
