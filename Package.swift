@@ -48,6 +48,7 @@ let package = Package(
         .executable(name: "warehouse-actions", targets: ["WarehouseActionsApp"]),
         .executable(name: "keel", targets: ["KeelCLI"]),
         .executable(name: "transformations-benchmark", targets: ["TransformationsBenchmark"]),
+        .executable(name: "keel-transform-worker", targets: ["TransformWorker"]),
         .executable(name: "json-bench", targets: ["JSONBench"]),
         .executable(name: "router-bench", targets: ["RouterBenchmark"]),
         .executable(name: "processor-bench", targets: ["ProcessorBenchmark"]),
@@ -120,6 +121,11 @@ let package = Package(
             dependencies: ["JSEngineShim", .product(name: "Crypto", package: "swift-crypto")],
             path: "Shared/Sources/Transformations"
         ),
+        .executableTarget(
+            name: "TransformWorker",
+            dependencies: ["Transformations"],
+            path: "Shared/Sources/TransformWorker"
+        ),
 
         // MARK: Services
         .systemLibrary(
@@ -158,7 +164,7 @@ let package = Package(
 
             // MARK: Tests
             .testTarget(name: "EventModelTests", dependencies: ["EventModel"]),
-            .testTarget(name: "TransformationsTests", dependencies: ["Transformations"]),
+            .testTarget(name: "TransformationsTests", dependencies: ["Transformations", "TransformWorker"]),
             .executableTarget(
                 name: "TransformationsBenchmark",
                 dependencies: ["Transformations"],

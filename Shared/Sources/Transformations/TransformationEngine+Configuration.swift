@@ -20,8 +20,20 @@ extension TransformationEngine {
         public var realmsPerWorker: Int = 64
         /// Batches waiting for a worker before callers of `transform` are suspended.
         public var queueCapacity: Int = 0  // 0: 2 × workers
+        /// Where transformations run: in this process, or (hardened mode) in separate worker
+        /// processes, one per worker, each with its own resource limits, restarted when they die.
+        public var isolation: Isolation = .inProcess
+        /// Hardened mode: the address-space limit (`RLIMIT_AS`) of each worker process. SpiderMonkey
+        /// reserves address space generously, hence the large default.
+        public var workerAddressSpaceBytes: Int = 8 << 30
 
         public init() {}
+    }
+
+    public enum Isolation: Sendable, Equatable {
+        case inProcess
+        /// Hardened mode: the path of the `keel-transform-worker` executable.
+        case workerProcesses(executable: String)
     }
 }
 

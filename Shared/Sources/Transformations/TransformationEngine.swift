@@ -59,18 +59,27 @@ final class EngineCore: @unchecked Sendable {
     private var slotWaiters: [CheckedContinuation<Bool, Never>] = []
     private var closed = false
     private var runningWorkers = 0
-    private var workers: [EngineWorker] = []
+    private var workers: [AnyObject] = []
 
     init(configuration: TransformationEngine.Configuration) throws {
         self.configuration = configuration
         let count = max(1, configuration.workers)
         freeSlots = configuration.queueCapacity > 0 ? configuration.queueCapacity : 2 * count
-        guard kjs_process_start() == 0 else {
+        if case .inProcess = configuration.isolation, kjs_process_start() != 0 {
             throw TransformationError(code: .engine, message: "SpiderMonkey could not be initialised")
         }
         for number in 0..<count {
-            let worker = EngineWorker(core: self, number: number)
-            guard worker.start() else {
+            let worker: AnyObject
+            let ok: Bool
+            switch configuration.isolation {
+            case .inProcess:
+                let inProcess = EngineWorker(core: self, number: number)
+                (worker, ok) = (inProcess, inProcess.start())
+            case .workerProcesses(let executable):
+                let process = ProcessWorker(core: self, executable: executable)
+                (worker, ok) = (process, process.start())
+            }
+            guard ok else {
                 shutdown()
                 throw TransformationError(code: .engine, message: "could not create a JavaScript context")
             }
