@@ -105,6 +105,17 @@ let package = Package(
             ],
             path: "Shared/Sources/ServiceRuntime"
         ),
+        .target(name: "Warehouse", dependencies: ["EventModel"], path: "Shared/Sources/Warehouse"),
+        .target(
+            name: "WarehousePostgres",
+            dependencies: ["Warehouse", "Storage", postgres, nioCore, .product(name: "NIOPosix", package: "swift-nio"), logging],
+            path: "Shared/Sources/WarehousePostgres"
+        ),
+        .target(
+            name: "ObjectStorage",
+            dependencies: [httpClient, nioCore, .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto")],
+            path: "Shared/Sources/ObjectStorage"
+        ),
         .target(
             name: "Destinations",
             dependencies: ["EventModel", "WorkspaceConfig"],
@@ -138,7 +149,12 @@ let package = Package(
         + service("gateway", "Gateway", dependencies: serviceBase + [hummingbird, nioCore, "CZlib"])
         + service("processor", "Processor", dependencies: serviceBase + ["Transformations", "Destinations"])
         + service("router", "Router", dependencies: serviceBase + [httpClient, hummingbird, nioCore, .product(name: "NIOHTTP1", package: "swift-nio")])
-        + service("batch-router", "BatchRouter", dependencies: serviceBase)
+        + service(
+            "batch-router", "BatchRouter",
+            dependencies: serviceBase + [
+                "ObjectStorage", "Warehouse", "WarehousePostgres", "Destinations", "CZlib", httpClient, postgres, nioCore,
+            ]
+        )
         + service("extractor", "Extractor", dependencies: serviceBase)
         + service("warehouse-actions", "WarehouseActions", dependencies: serviceBase)
         + [
@@ -170,6 +186,15 @@ let package = Package(
                 dependencies: ["Transformations"],
                 path: "Benchmarks/transformations/Sources/TransformationsBenchmark"
             ),
+            .testTarget(name: "WarehouseTests", dependencies: ["Warehouse", "EventModel"]),
+            .testTarget(
+                name: "BatchRouterTests",
+                dependencies: [
+                    "BatchRouterService", "Warehouse", "WarehousePostgres", "ObjectStorage", "KafkaTransport", "EventModel",
+                    "Storage", "StorageTesting", "WorkspaceConfig", "ServiceRuntime", httpClient, postgres, logging, lifecycle,
+                ]
+            ),
+            .testTarget(name: "ObjectStorageTests", dependencies: ["ObjectStorage", httpClient]),
             .testTarget(name: "KafkaTransportTests", dependencies: ["KafkaTransport"]),
             .executableTarget(
                 name: "ProcessorBenchmark",

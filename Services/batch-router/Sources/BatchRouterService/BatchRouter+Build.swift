@@ -1,5 +1,7 @@
-import Logging
+import AsyncHTTPClient
+import EventModel
 import KafkaTransport
+import Logging
 import ServiceLifecycle
 import ServiceRuntime
 import Storage
@@ -7,31 +9,48 @@ import WorkspaceConfig
 
 /// The batch-router process as `main` runs it and as tests start it.
 ///
-/// Today this is the skeleton every Keel service shares: it migrates the `batch_router` schema, loads
-/// the workspace configuration, and serves the admin endpoints, ready when Postgres answers,
-/// Kafka answers, the configuration is loaded and the schema is migrated. It does not yet
-/// consume `keel.batch` and upload files and warehouse rows; that arrives with its own issue.
+/// Services, in dependency order (they stop in reverse): database, configuration store, Kafka
+/// producer (for the readiness probe), `keel.batch` consumer, schema migration, the router, admin
+/// server. Ready when Postgres and Kafka answer, the configuration is loaded and the schema is
+/// migrated.
 ///
-/// Services, in dependency order (they stop in reverse): database, configuration store,
-/// Kafka producer, schema migration, admin server.
+/// - Parameters:
+///   - secrets: resolves `${ENV}` references in destination settings (built from the process
+///     environment in `main`).
+///   - afterFlush: see ``BatchRouter/FlushHook`` (tests only).
 public func buildBatchRouter(
     configuration: RuntimeConfiguration,
+    settings: BatchRouterSettings = BatchRouterSettings(),
+    secrets: SecretResolver = SecretResolver(environment: [:]),
     logger: Logger,
-    metrics: MetricsRegistry
+    metrics: MetricsRegistry,
+    afterFlush: BatchRouter.FlushHook? = nil
 ) throws -> ServiceGroup {
     let database = Database(configuration: try DatabaseConfiguration(url: configuration.databaseURL), logger: logger)
     let config = ConfigStore(
         database: database,
         configuration: .init(workspace: configuration.workspace),
+        secrets: secrets,
         logger: logger
     )
     let kafka = try KafkaProducer(
         configuration: .init(bootstrapServers: configuration.kafkaBrokers),
         logger: logger
     )
+    var consumerConfiguration = KafkaConsumer.Configuration(
+        bootstrapServers: configuration.kafkaBrokers,
+        groupID: settings.consumerGroup,
+        topics: [Topics(prefix: configuration.topicPrefix).batch]
+    )
+    consumerConfiguration.maxBatchSize = settings.kafkaBatchSize
+    consumerConfiguration.additionalProperties.merge(settings.kafkaProperties) { _, new in new }
+    let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
     let migrations = StartupStep("migrations") {
         try await database.migrate(schema: BatchRouterSchema.name, migrations: BatchRouterSchema.migrations, logger: logger)
     }
+    let router = BatchRouter(
+        consumer: consumer, config: config, database: database, settings: settings, secrets: secrets, logger: logger,
+        metricsFactory: MetricsBootstrap.makeFactory(registry: metrics), afterFlush: afterFlush)
     let readiness = Readiness(
         checks: [
             ReadinessCheck("postgres") { await database.isReachable() },
@@ -47,5 +66,6 @@ public func buildBatchRouter(
         registry: metrics,
         logger: logger
     )
-    return ServiceGroup(configuration: .keel(services: [database, config, kafka, migrations, admin], logger: logger))
+    return ServiceGroup(
+        configuration: .keel(services: [database, config, kafka, consumer, migrations, router, admin], logger: logger))
 }

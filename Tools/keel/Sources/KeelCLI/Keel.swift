@@ -13,6 +13,7 @@ struct Keel: AsyncParsableCommand {
             TransformCommand.self,
             FailedCommand.self,
             DestinationCommand.self,
+            UploadsCommand.self,
         ]
     )
 }

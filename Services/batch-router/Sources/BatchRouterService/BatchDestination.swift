@@ -1,0 +1,180 @@
+import EventModel
+import Foundation
+import ObjectStorage
+import Storage
+import WarehousePostgres
+import WorkspaceConfig
+
+/// A batch destination's settings, read from its workspace `config` with `${ENV}` secrets
+/// resolved. The keys are documented in docs/batch-router.md.
+public struct BatchDestination: Sendable, Equatable {
+    /// Where a destination's rows go.
+    public enum Target: Sendable, Equatable {
+        /// `type: s3`: gzip NDJSON files in a bucket under `prefix`.
+        case s3(S3Target)
+        /// `type: local_storage`: gzip NDJSON files in a directory.
+        case localStorage(path: String, prefix: String)
+        /// `type: postgres`: tables in a Postgres schema.
+        case postgres(PostgresWarehouseConfiguration)
+    }
+
+    public struct S3Target: Sendable, Equatable {
+        public var bucket: String
+        public var prefix: String
+        public var region: String
+        public var endpoint: String?
+        public var pathStyle: Bool?
+        public var accessKeyId: String
+        public var secretAccessKey: String
+
+        public var configuration: S3Configuration {
+            S3Configuration(
+                bucket: bucket, region: region, endpoint: endpoint, pathStyle: pathStyle, accessKeyId: accessKeyId,
+                secretAccessKey: secretAccessKey)
+        }
+    }
+
+    public var id: String
+    public var type: String
+    public var target: Target
+    /// How long rows wait before they are flushed (`uploadInterval`). Default 30 minutes for
+    /// warehouses, 5 minutes for object storage.
+    public var uploadInterval: Duration
+
+    /// Whether rows are loaded into a warehouse (else written as files).
+    public var isWarehouse: Bool { type != "s3" && type != "local_storage" }
+
+    public init(id: String, type: String, target: Target, uploadInterval: Duration) {
+        self.id = id
+        self.type = type
+        self.target = target
+        self.uploadInterval = uploadInterval
+    }
+
+    /// The destination types the batch-router handles.
+    public static let types: Set<String> = ["s3", "local_storage", "postgres"]
+
+    /// Reads `destination`'s settings; `secrets` resolves `${ENV}` references.
+    public init(_ destination: Destination, secrets: SecretResolver) throws(BatchDestinationError) {
+        guard case .object(let raw) = destination.config else {
+            throw BatchDestinationError(key: "config", reason: "must be a mapping")
+        }
+        let config = try Self.resolved(raw, secrets: secrets)
+        var issues = ConfigIssues(basePath: "")
+        Self.validate(type: destination.type, config: config, issues: &issues)
+        if let first = issues.all.first {
+            throw BatchDestinationError(key: first.path, reason: first.message)
+        }
+        id = destination.id
+        type = destination.type
+        let interval = config["uploadInterval"]?.stringValue.flatMap(Self.parseInterval)
+        switch destination.type {
+        case "s3":
+            target = .s3(S3Target(
+                bucket: config["bucket"]!.stringValue!, prefix: Self.trimmedPrefix(config["prefix"]?.stringValue),
+                region: config["region"]?.stringValue ?? "us-east-1", endpoint: config["endpoint"]?.stringValue,
+                pathStyle: config["pathStyle"]?.boolValue, accessKeyId: config["accessKeyId"]?.stringValue ?? "",
+                secretAccessKey: config["secretAccessKey"]?.stringValue ?? ""))
+            uploadInterval = interval ?? .seconds(5 * 60)
+        case "local_storage":
+            target = .localStorage(
+                path: config["path"]!.stringValue!, prefix: Self.trimmedPrefix(config["prefix"]?.stringValue))
+            uploadInterval = interval ?? .seconds(5 * 60)
+        default:
+            let port = config["port"].flatMap { $0.intValue ?? $0.stringValue.flatMap { Int64($0) } } ?? 5432
+            var tls: DatabaseConfiguration.TLSMode?
+            if let mode = config["sslMode"]?.stringValue {
+                tls = mode == "disable" ? .disable : mode == "require" ? .require : .prefer
+            }
+            let server = DatabaseConfiguration(
+                host: config["host"]!.stringValue!, port: Int(port), username: config["user"]!.stringValue!,
+                password: config["password"]?.stringValue, database: config["database"]!.stringValue!, tls: tls)
+            target = .postgres(PostgresWarehouseConfiguration(server: server, schema: config["schema"]?.stringValue ?? "keel"))
+            uploadInterval = interval ?? .seconds(30 * 60)
+        }
+    }
+
+    /// The checks `keel apply` should run for the batch types (see docs/batch-router.md): the
+    /// same ones ``init(_:secrets:)`` applies before resolving secrets.
+    public static func validate(type: String, config: JSONObject, issues: inout ConfigIssues) {
+        switch type {
+        case "s3":
+            issues.requireString(config, "bucket")
+            issues.optionalURL(config, "endpoint")
+            if config["accessKeyId"] != nil || config["secretAccessKey"] != nil {
+                issues.requireString(config, "accessKeyId")
+                issues.requireString(config, "secretAccessKey")
+            }
+            optionalBool(config, "pathStyle", &issues)
+        case "local_storage":
+            issues.requireString(config, "path")
+        case "postgres":
+            for key in ["host", "database", "user"] { issues.requireString(config, key) }
+            if let port = config["port"], port.intValue == nil, port.stringValue.flatMap({ Int($0) }) == nil,
+                !(port.stringValue?.hasPrefix("${") ?? false)
+            {
+                issues.add("port", "must be a port number")
+            }
+            if let schema = config["schema"]?.stringValue, !isIdentifier(schema) {
+                issues.add("schema", "must be lower-case letters, digits and _")
+            }
+        default:
+            issues.add("type", "is not a batch destination type")
+        }
+        if let value = config["uploadInterval"] {
+            if value.stringValue.flatMap(parseInterval) == nil, !(value.stringValue?.hasPrefix("${") ?? false) {
+                issues.add("uploadInterval", "must be a duration such as 30s, 5m, 30m or 3h")
+            }
+        }
+    }
+
+    /// `10s`, `5m`, `30m`, `3h`, or a bare number of minutes (RudderStack's upload frequency).
+    public static func parseInterval(_ text: String) -> Duration? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard let last = trimmed.last else { return nil }
+        let unit: Int64
+        var number = Substring(trimmed)
+        switch last {
+        case "s": unit = 1; number = number.dropLast()
+        case "m": unit = 60; number = number.dropLast()
+        case "h": unit = 3600; number = number.dropLast()
+        default: unit = 60
+        }
+        guard let value = Int64(number), value > 0 else { return nil }
+        return .seconds(value * unit)
+    }
+
+    private static func optionalBool(_ config: JSONObject, _ key: String, _ issues: inout ConfigIssues) {
+        guard let value = config[key], value != .null, value.boolValue == nil else { return }
+        issues.add(key, "must be true or false")
+    }
+
+    private static func isIdentifier(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.count <= 63
+            && text.utf8.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_") }
+    }
+
+    private static func trimmedPrefix(_ prefix: String?) -> String {
+        var text = Substring(prefix ?? "")
+        while text.hasPrefix("/") { text = text.dropFirst() }
+        while text.hasSuffix("/") { text = text.dropLast() }
+        return String(text)
+    }
+
+    private static func resolved(_ config: JSONObject, secrets: SecretResolver) throws(BatchDestinationError) -> JSONObject {
+        do throws(SecretResolutionError) {
+            guard case .object(let object) = try secrets.resolve(.object(config), at: "config") else { return config }
+            return object
+        } catch {
+            // Names the variable, never a value.
+            throw BatchDestinationError(key: error.path, reason: "environment variable \(error.variable) is not set")
+        }
+    }
+}
+
+/// A batch destination whose settings cannot work; names the key, never its value.
+public struct BatchDestinationError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var key: String
+    public var reason: String
+    public var description: String { "\(key): \(reason)" }
+}

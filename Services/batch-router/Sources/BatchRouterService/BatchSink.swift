@@ -1,0 +1,120 @@
+import EventModel
+import Foundation
+import Logging
+import ObjectStorage
+import Warehouse
+
+/// Where a destination's flush goes: files in object storage or rows in a warehouse.
+protocol BatchSink: Sendable {
+    /// Makes `job`'s rows durable; throws when nothing (or not all) was made durable.
+    func flush(_ job: FlushJob) async throws -> FlushOutcome
+}
+
+/// What a flush wrote, for history and metrics.
+struct FlushOutcome: Sendable {
+    /// One per file written (object storage).
+    struct File: Sendable {
+        var sourceId: String
+        var key: String
+        var location: String
+        var rows: Int
+        /// Compressed size.
+        var bytes: Int
+    }
+
+    var files: [File] = []
+    /// The warehouse load (warehouses).
+    var load: LoadSummary?
+    /// Events that make no warehouse row (no messageId, unknown type), with the reason.
+    var rejected: [String: Int] = [:]
+    var location: String = ""
+}
+
+/// gzip NDJSON files, one per source per flush, keyed
+/// `<prefix>/<sourceId>/<yyyy-mm-dd>/<epoch>.<uuid>.json.gz` (UTC date and epoch seconds of the
+/// job's first attempt; the uuid derives from the job id and source, so a retry rewrites the same
+/// key).
+struct ObjectStorageSink: BatchSink {
+    let store: any ObjectStore
+    let prefix: String
+    let gzipLevel: Int32
+
+    func flush(_ job: FlushJob) async throws -> FlushOutcome {
+        var bySource: [String: [Int]] = [:]
+        var order: [String] = []
+        for (index, row) in job.rows.enumerated() {
+            if bySource[row.sourceId] == nil { order.append(row.sourceId) }
+            bySource[row.sourceId, default: []].append(index)
+        }
+        var outcome = FlushOutcome()
+        for sourceId in order {
+            let indices = bySource[sourceId]!
+            let gzip = try GzipWriter(level: gzipLevel)
+            var line: [UInt8] = []
+            line.reserveCapacity(2048)
+            for index in indices {
+                line.removeAll(keepingCapacity: true)
+                job.rows[index].event.serialize(into: &line)
+                line.append(UInt8(ascii: "\n"))
+                try gzip.write(line)
+            }
+            let body = try gzip.finish()
+            let key = Self.key(prefix: prefix, sourceId: sourceId, createdAt: job.createdAt, jobId: job.id)
+            try await store.put(key: key, body: body, contentType: "application/gzip")
+            outcome.files.append(.init(
+                sourceId: sourceId, key: key, location: store.location(of: key), rows: indices.count, bytes: body.count))
+        }
+        return outcome
+    }
+
+    static func key(prefix: String, sourceId: String, createdAt: Date, jobId: String) -> String {
+        let seconds = Int64(createdAt.timeIntervalSince1970.rounded(.down))
+        let day = Timestamp(millisecondsSinceEpoch: seconds * 1000).rfc3339.prefix(10)
+        let name = "\(seconds).\(stableUUID(jobId + "/" + sourceId)).json.gz"
+        let parts = (prefix.isEmpty ? [] : [prefix]) + [sourceId, String(day), name]
+        return parts.joined(separator: "/")
+    }
+
+    /// A version-4-shaped UUID from two FNV-1a hashes of `text`: random-looking, stable per input.
+    static func stableUUID(_ text: String) -> String {
+        func fnv(_ seed: UInt64) -> UInt64 {
+            var hash = seed
+            for byte in text.utf8 {
+                hash ^= UInt64(byte)
+                hash = hash &* 0x0000_0100_0000_01b3
+            }
+            return hash
+        }
+        var high = fnv(0xcbf2_9ce4_8422_2325)
+        var low = fnv(0x8422_2325_cbf2_9ce4)
+        high = (high & 0xffff_ffff_ffff_0fff) | 0x4000
+        low = (low & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000
+        let hex = String(format: "%016llx%016llx", high, low)
+        let chars = Array(hex)
+        return "\(String(chars[0..<8]))-\(String(chars[8..<12]))-\(String(chars[12..<16]))-\(String(chars[16..<20]))-\(String(chars[20..<32]))"
+    }
+}
+
+/// Rows in a warehouse through a ``WarehouseLoader``: each event becomes its `RowBuilder` rows.
+struct WarehouseSink: BatchSink {
+    let loader: any WarehouseLoader
+    let builder: RowBuilder
+    let location: String
+
+    func flush(_ job: FlushJob) async throws -> FlushOutcome {
+        let loadedAt = Int64((Date().timeIntervalSince1970 * 1000).rounded())
+        var rows: [WarehouseRow] = []
+        rows.reserveCapacity(job.rows.count * 2)
+        var outcome = FlushOutcome()
+        outcome.location = location
+        for row in job.rows {
+            do throws(RowBuilder.Rejection) {
+                rows.append(contentsOf: try builder.rows(for: row.event, loadedAt: loadedAt))
+            } catch {
+                outcome.rejected[error.reason, default: 0] += 1
+            }
+        }
+        outcome.load = try await loader.load(rows)
+        return outcome
+    }
+}
