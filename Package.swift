@@ -229,8 +229,9 @@ let package = Package(
                 name: "GatewayTests",
                 dependencies: [
                     "GatewayService", "KafkaTransport", "WorkspaceConfig", "EventModel", "Storage", "StorageTesting",
-                    "CZlib", hummingbird, logging,
+                    "CZlib", hummingbird, logging, metrics,
                     .product(name: "HummingbirdTesting", package: "hummingbird"),
+                    .product(name: "MetricsTestKit", package: "swift-metrics"),
                 ],
                 resources: [.copy("Resources")]
             ),

@@ -6,6 +6,7 @@ import Hummingbird
 import HummingbirdTesting
 import KafkaTransport
 import Logging
+import Metrics
 import Synchronization
 import WorkspaceConfig
 import XCTest
@@ -18,7 +19,9 @@ final class GatewayHarness: Sendable {
     let consumer: KafkaConsumer
     let topic: String
     let prefix: String
-    private let received = Mutex<[ConsumedMessage]>([])
+    /// Records by position on the topic: a consumer re-reading an offset after a rebalance (its
+    /// at-least-once replay) is not a second copy on the topic.
+    private let received = Mutex<(messages: [ConsumedMessage], positions: Set<String>)>(([], []))
 
     static let workspace = Workspace(
         id: "acme",
@@ -53,6 +56,7 @@ final class GatewayHarness: Sendable {
     func run(
         sources: any SourceDirectory = StaticSourceDirectory(workspace: GatewayHarness.workspace),
         configure: (inout GatewayConfiguration) -> Void = { _ in },
+        metrics: (any MetricsFactory)? = nil,
         testing: TestingSetup = .router,
         _ body: @Sendable (any TestClientProtocol) async throws -> Void
     ) async throws {
@@ -62,13 +66,18 @@ final class GatewayHarness: Sendable {
         configuration.host = "127.0.0.1"
         configure(&configuration)
         let app = buildGateway(
-            configuration: configuration, producer: producer, sources: sources, logger: Logger(label: "test.gateway"))
+            configuration: configuration, producer: producer, sources: sources, logger: Logger(label: "test.gateway"),
+            metrics: metrics)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await self.producer.run() }
             group.addTask { try await self.consumer.run() }
             group.addTask {
                 for await batch in self.consumer.messages {
-                    self.received.withLock { $0.append(contentsOf: batch) }
+                    self.received.withLock { received in
+                        for message in batch where received.positions.insert("\(message.partition)@\(message.offset)").inserted {
+                            received.messages.append(message)
+                        }
+                    }
                     self.consumer.storeOffsets(batch)
                 }
             }
@@ -80,16 +89,16 @@ final class GatewayHarness: Sendable {
     /// Waits until at least `count` records arrived (up to `timeout`), then returns all of them.
     func records(atLeast count: Int, timeout: Duration = .seconds(20)) async throws -> [IngestedRecord] {
         let deadline = ContinuousClock.now + timeout
-        while received.withLock({ $0.count }) < count, ContinuousClock.now < deadline {
+        while received.withLock({ $0.messages.count }) < count, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(25))
         }
-        return try received.withLock { $0 }.map(IngestedRecord.init)
+        return try received.withLock { $0.messages }.map(IngestedRecord.init)
     }
 
     /// Every record received so far, after waiting `settle` for stragglers.
     func allRecords(settle: Duration = .milliseconds(600)) async throws -> [IngestedRecord] {
         try await Task.sleep(for: settle)
-        return try received.withLock { $0 }.map(IngestedRecord.init)
+        return try received.withLock { $0.messages }.map(IngestedRecord.init)
     }
 }
 

@@ -2,6 +2,7 @@ import EventModel
 public import Hummingbird
 public import KafkaTransport
 public import Logging
+public import Metrics
 import HTTPTypes
 
 /// Builds the gateway's public HTTP application (docs/gateway.md). `main` and the tests both
@@ -12,14 +13,17 @@ import HTTPTypes
 ///   - producer: the process's Kafka producer; it must be running (in the same ServiceGroup).
 ///   - sources: write-key lookups, typically backed by the workspace `ConfigStore`.
 ///   - logger: the service logger.
+///   - metrics: where metrics go; nil means the bootstrapped `MetricsSystem`.
 public func buildGateway(
     configuration: GatewayConfiguration,
     producer: KafkaProducer,
     sources: any SourceDirectory,
     logger: Logger,
+    metrics: (any MetricsFactory)? = nil,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    let router = buildGatewayRouter(configuration: configuration, producer: producer, sources: sources, logger: logger)
+    let router = buildGatewayRouter(
+        configuration: configuration, producer: producer, sources: sources, logger: logger, metrics: metrics)
     return Application(
         router: router,
         configuration: .init(
@@ -31,12 +35,13 @@ public func buildGateway(
     )
 }
 
-/// The router behind ``buildGateway(configuration:producer:sources:logger:onServerRunning:)``.
+/// The router behind ``buildGateway(configuration:producer:sources:logger:metrics:onServerRunning:)``.
 public func buildGatewayRouter(
     configuration: GatewayConfiguration,
     producer: KafkaProducer,
     sources: any SourceDirectory,
-    logger: Logger
+    logger: Logger,
+    metrics: (any MetricsFactory)? = nil
 ) -> Router<GatewayRequestContext> {
     let pipeline = IngestPipeline(
         configuration: configuration,
@@ -46,7 +51,7 @@ public func buildGatewayRouter(
         topic: Topics(prefix: configuration.topicPrefix).ingest,
         logger: logger
     )
-    let handlers = GatewayHandlers(pipeline: pipeline, metrics: GatewayMetrics())
+    let handlers = GatewayHandlers(pipeline: pipeline, metrics: GatewayMetrics(factory: metrics ?? MetricsSystem.factory))
     let router = Router(context: GatewayRequestContext.self)
     router.add(
         middleware: CORSMiddleware(
