@@ -143,6 +143,49 @@ final class ConfigStoreTests: XCTestCase {
         try await test.drop()
     }
 
+    func testAMissedNotificationIsCaughtByThePeriodicRecheck() async throws {
+        let test = try await TestDatabase.make(logger: logger)
+        let logger = self.logger
+        do {
+            let repository = ConfigRepository(database: test.database)
+            try await repository.migrate(logger: logger)
+            let v1 = try WorkspaceParser().parse(yaml: exampleWorkspace)
+            _ = try await repository.apply(v1, logger: logger)
+
+            let serviceDatabase = test.makeDatabase()
+            let store = ConfigStore(
+                database: serviceDatabase,
+                configuration: .init(workspace: "acme", recheckInterval: .milliseconds(300)),
+                logger: logger)
+            let service = Task {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await serviceDatabase.run() }
+                    group.addTask { try await store.run() }
+                    try await group.next()
+                    group.cancelAll()
+                }
+            }
+            defer { service.cancel() }
+            _ = try await withTimeout(.seconds(10)) { try await store.waitForFirstLoad() }
+
+            // A version stored without NOTIFY, as if the notification was lost during a reconnect.
+            let v2 = try WorkspaceParser().parse(yaml: exampleWorkspace.replacingOccurrences(of: "Marketing site", with: "Quiet"))
+            let text = v2.document.jsonString
+            try await test.database.client.query(
+                "INSERT INTO keel_config.workspace_versions (workspace, document, checksum) VALUES ('acme', \(text), 'x')",
+                logger: logger)
+            let seen = try await withTimeout(.seconds(3)) { () -> Bool in
+                for await workspace in store.updates where workspace.sources.first?.name == "Quiet" { return true }
+                return false
+            }
+            XCTAssertTrue(seen)
+        } catch {
+            try await test.drop()
+            throw error
+        }
+        try await test.drop()
+    }
+
     func testWaitingForTheFirstLoadCanBeCancelled() async throws {
         let test = try await TestDatabase.make(logger: logger)
         let store = ConfigStore(database: test.database, configuration: .init(workspace: "none"), logger: logger)
