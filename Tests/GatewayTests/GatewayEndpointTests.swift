@@ -124,6 +124,7 @@ final class GatewayEndpointTests: XCTestCase {
             XCTAssertEqual(response.status, .ok)
             let records = try await harness.records(atLeast: 1)
             XCTAssertEqual(records.first?["type"], "track")
+            XCTAssertNil(records.first?.event["writeKey"], "the credential does not travel with the event")
             let unknown = try await client.execute(
                 uri: "/v1/t", method: .post, headers: [.contentType: "text/plain"],
                 body: Req.body(#"{"writeKey":"nope","anonymousId":"seg-1","event":"Clicked"}"#))

@@ -224,4 +224,23 @@ final class IngestScannerTests: XCTestCase {
         XCTAssertTrue(value.hasPrefix(#"{"workspaceId":"acme","sourceId":"web","event":{"receivedAt":"#), value)
         XCTAssertTrue(value.hasSuffix(#""userId":"u","properties":{"z":1.50,"a":"\u00e9\/"},"messageId":"m"}}"#), value)
     }
+
+    func testBodyWriteKeyIsRemovedWhereverItStands() throws {
+        for body in [
+            #"{"writeKey":"wk","userId":"u","event":"a"}"#,
+            #"{"userId":"u", "writeKey" : "wk" ,"event":"a"}"#,
+            #"{"userId":"u","event":"a","writeKey":"wk"}"#,
+            #"{ "userId":"u","event":"a" , "writeKey":"wk" }"#,
+        ] {
+            let records = try splice(body, type: .track)
+            let event = try XCTUnwrap(records.first?.record["event"] as? [String: Any], body)
+            XCTAssertNil(event["writeKey"], body)
+            XCTAssertEqual(event["userId"] as? String, "u", body)
+            XCTAssertEqual(event["event"] as? String, "a", body)
+        }
+        let only = try splice(#"{"writeKey":"wk"}"#, type: .page, anonymousHeader: "h")
+        let event = try XCTUnwrap(only.first?.record["event"] as? [String: Any])
+        XCTAssertNil(event["writeKey"])
+        XCTAssertEqual(event["anonymousId"] as? String, "h")
+    }
 }

@@ -168,13 +168,20 @@ struct IngestRecordWriter {
             JSONText.appendField("sentAt", value: Array(body[batchSentAt.start..<batchSentAt.end]), to: &inserted)
         }
 
+        // A write key in the body (analytics.js) is a credential: it does not travel on.
+        var membersLeft = event.memberCount
+        if let memberStart = event.writeKeyMemberStart, let writeKey = event.writeKey {
+            edits.add(Self.removal(from: memberStart, to: writeKey.end, in: body))
+            membersLeft -= 1
+        }
+
         var value: [UInt8] = []
         value.reserveCapacity(prefix.count + event.byteCount + inserted.count + edits.growth + 2)
         value.append(contentsOf: prefix)
         value.append(UInt8(ascii: "{"))
         if !inserted.isEmpty {
             // `inserted` ends with a comma; drop it when the event has no members of its own.
-            value.append(contentsOf: event.isEmpty ? inserted[0..<(inserted.count - 1)] : inserted[...])
+            value.append(contentsOf: membersLeft == 0 ? inserted[0..<(inserted.count - 1)] : inserted[...])
         }
         var cursor = event.start + 1
         edits.sort()
@@ -186,6 +193,25 @@ struct IngestRecordWriter {
         value.append(contentsOf: UnsafeBufferPointer(rebasing: body[cursor..<event.end]))
         value.append(UInt8(ascii: "}"))
         return IngestMessage(key: key, value: value)
+    }
+}
+
+extension IngestRecordWriter {
+    /// The edit removing the member `start..<end` with one adjacent comma (the following one,
+    /// else the preceding one), so the object stays valid JSON.
+    fileprivate static func removal(from start: Int, to end: Int, in body: UnsafeBufferPointer<UInt8>) -> Edit {
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 }
+        var after = end
+        while after < body.count, isSpace(body[after]) { after += 1 }
+        if after < body.count, body[after] == UInt8(ascii: ",") {
+            return Edit(start: start, end: after + 1, replacement: [])
+        }
+        var before = start - 1
+        while before > 0, isSpace(body[before]) { before -= 1 }
+        if body[before] == UInt8(ascii: ",") {
+            return Edit(start: before, end: end, replacement: [])
+        }
+        return Edit(start: start, end: end, replacement: [])
     }
 }
 

@@ -40,6 +40,11 @@ struct ScannedEvent: Sendable, Equatable {
     var requestIP: ValueSpan?
     /// Segment's analytics.js sends its write key in the body instead of a header.
     var writeKey: ValueSpan?
+    /// Where the whole `"writeKey": value` member starts (its key's opening quote); the writer
+    /// removes the member so the credential does not travel with the event.
+    var writeKeyMemberStart: Int?
+    /// How many members the object has.
+    var memberCount = 0
 
     init(start: Int, end: Int = 0) {
         self.start = start
@@ -225,6 +230,7 @@ struct JSONByteScanner {
             case 6 where keyEquals(key, "sentAt"):
                 event.sentAt = try recordedValue(depth: 2)
             case 8 where keyEquals(key, "writeKey"):
+                event.writeKeyMemberStart = key.start - 1
                 event.writeKey = try recordedValue(depth: 2)
             case 9 where keyEquals(key, "messageId"):
                 event.messageId = try recordedValue(depth: 2)
@@ -237,6 +243,7 @@ struct JSONByteScanner {
             default:
                 try value(depth: 2)
             }
+            event.memberCount += 1
             skipWhitespace()
             guard let byte = peek() else { throw .invalidJSON(offset: index) }
             index += 1
