@@ -18,6 +18,8 @@ public struct DestinationRegistry: Sendable {
         WebhookMapping.definition,
         CustomerIOMapping.definition,
         GA4Mapping.definition,
+        AmplitudeMapping.definition,
+        MixpanelMapping.definition,
         BatchRowMapping.definition(type: "s3", displayName: "S3", secretConfigKeys: ["secretAccessKey"]),
         BatchRowMapping.definition(type: "local_storage", displayName: "Local Storage", secretConfigKeys: []),
         BatchRowMapping.definition(type: "postgres", displayName: "Postgres", secretConfigKeys: ["password"]),

@@ -48,6 +48,9 @@ public enum DestinationPreview {
         if !secrets.isEmpty, case .json(let body) = request.body {
             copy.body = .json(maskStrings(body, secrets: secrets))
         }
+        if !secrets.isEmpty, case .form(let fields) = request.body {
+            copy.body = .form(fields.map { ($0.0, replacing(secrets, in: $0.1)) })
+        }
         return copy
     }
 

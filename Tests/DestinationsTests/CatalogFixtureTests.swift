@@ -1,0 +1,10 @@
+import XCTest
+
+/// The destination catalog's golden fixtures (Fixtures/<type>/), run like the first three types'.
+extension FixtureTests {
+    func testAmplitudeFixtures() throws { try runFixtures(type: "amplitude") }
+}
+
+extension FixtureTests {
+    func testMixpanelFixtures() throws { try runFixtures(type: "mixpanel") }
+}
