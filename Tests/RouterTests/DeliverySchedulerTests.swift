@@ -133,6 +133,27 @@ final class DeliverySchedulerTests: XCTestCase {
         XCTAssertEqual(sentIds(s.tick(now: t0 + .milliseconds(1000))).count, 1)
     }
 
+    func testSendCarriesTheDestinationsCurrentTimeoutAndRetryKeepsProgress() {
+        var s = DeliveryScheduler()
+        let policy = DeliveryPolicy(minBackoff: .seconds(1), maxBackoff: .seconds(1), timeout: .seconds(7))
+        let first = sends(s.enqueue(job("A", "u1", "m1"), from: partition, offset: 0, policy: policy, now: t0))[0]
+        XCTAssertEqual(first.timeout, .seconds(7))
+        _ = s.enqueue(job("A", "u1", "m2"), from: partition, offset: 1, policy: policy, now: t0)
+        let partial = AttemptResult.failed(DeliveryFailure(kind: .timeout, reason: "timeout", retryable: true))
+        _ = s.completed(first, result: partial, now: t0, jitter: 1)
+        // A config reload changes the timeout of the next attempt.
+        var reloaded = policy
+        reloaded.timeout = .seconds(3)
+        s.updatePolicy(reloaded, destinationId: "A")
+        let retried = sends(s.tick(now: t0 + .seconds(1)))
+        XCTAssertEqual(retried.map(\.job.messageId), ["m1"])
+        XCTAssertEqual(retried[0].timeout, .seconds(3))
+        XCTAssertEqual(retried[0].attempts, 2)
+        XCTAssertEqual(s.queued(destinationId: "A"), 2, "the key's queue kept both jobs")
+        XCTAssertEqual(sentIds(s.completed(retried[0], result: .delivered(statusCode: 200), now: t0 + .seconds(2), jitter: 0)), ["m2"])
+        XCTAssertEqual(s.takeStorableOffsets(), [partition: 1])
+    }
+
     func testRetryAfterOn429PausesTheDestination() {
         var s = DeliveryScheduler()
         let policy = DeliveryPolicy(minBackoff: .seconds(1))
@@ -193,6 +214,28 @@ final class DeliverySchedulerTests: XCTestCase {
         // Another destination is unaffected.
         XCTAssertEqual(sentIds(s.enqueue(job("B", "u1", "b1"), from: partition, offset: 6, policy: policy, now: t0)), ["b1"])
         XCTAssertEqual(s.jobsInMemory, 5)
+    }
+
+    func testHealthyDestinationOverItsBoundKeepsItsBacklogInMemoryUntilItStalls() {
+        var s = DeliveryScheduler(limits: .init(maxQueuedPerKey: 10, maxQueuedPerDestination: 4, maxBacklogDrain: .seconds(10)))
+        let policy = DeliveryPolicy(maxConcurrency: 1)
+        var offset: Int64 = 0
+        func add(_ user: String, at now: ContinuousClock.Instant) -> [DeliveryScheduler.Action] {
+            defer { offset += 1 }
+            return s.enqueue(job("A", user, "m\(offset)"), from: partition, offset: offset, policy: policy, now: now)
+        }
+        var inFlight = sends((0..<4).flatMap { add("u\($0)", at: t0) })
+        // Two deliveries in 200 ms: 10 jobs/s, so 100 jobs drain within 10 s.
+        for i in 1...2 {
+            inFlight = sends(s.completed(inFlight[0], result: .delivered(statusCode: 200), now: t0 + .milliseconds(100 * i), jitter: 0))
+        }
+        for i in 4..<10 { _ = add("u\(i)", at: t0 + .milliseconds(200)) }
+        XCTAssertEqual(s.queued(destinationId: "A"), 8, "over the bound of 4 but draining: kept in memory")
+        XCTAssertTrue(s.takeParkBatch().isEmpty)
+        // Nothing finishes for 5 s: 2 jobs in 5 s cannot drain 8 within 10 s, so new jobs park.
+        _ = add("u10", at: t0 + .seconds(5))
+        XCTAssertEqual(s.takeParkBatch().map(\.job.messageId), ["m10"])
+        XCTAssertEqual(s.queued(destinationId: "A"), 8)
     }
 
     func testOffsetTrackerStoresOnlyTheContiguousDonePrefix() {

@@ -90,9 +90,12 @@ func runBenchmark() async throws {
     consumerConfiguration.heartbeatInterval = .seconds(1)
     consumerConfiguration.additionalProperties["topic.metadata.refresh.interval.ms"] = "1000"
     let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
-    let httpClient = HTTPDeliverer.makeClient(connectionsPerHost: 64)
+    // The router's settings as `main` reads them (defaults unless KEEL_ROUTER_* are set).
+    let settings = try RouterSettings(environment: ProcessInfo.processInfo.environment)
+    let (httpClient, httpClientsByType) = HTTPDeliverer.makeClients(settings)
     let router = Router(
-        consumer: consumer, store: RouterStore(database: database, logger: logger), httpClient: httpClient,
+        configuration: settings.routerConfiguration, consumer: consumer, store: RouterStore(database: database, logger: logger),
+        httpClient: httpClient, httpClientsByType: httpClientsByType,
         policies: { _, type in DeliveryPolicy.defaults(forType: type) }, logger: logger)
     let start = ContinuousClock.now
     let routerTask = Task {
@@ -122,6 +125,7 @@ func runBenchmark() async throws {
     routerTask.cancel()
     _ = try? await routerTask.value
     try await httpClient.shutdown()
+    for client in httpClientsByType.values { try await client.shutdown() }
     producerTask.cancel()
     _ = try? await producerTask.value
     databaseTask.cancel()

@@ -25,9 +25,9 @@ await ServiceMain.run(configuration: runtime, logger: logger) {
     var kafka = KafkaConsumer.Configuration(bootstrapServers: runtime.kafkaBrokers, groupID: "router", topics: [topics.deliverPattern])
     kafka.clientID = "keel-router"
     let consumer = try KafkaConsumer(configuration: kafka, logger: logger)
-    let httpClient = HTTPDeliverer.makeClient(connectionsPerHost: settings.connectionsPerHost)
+    let (httpClient, httpClientsByType) = HTTPDeliverer.makeClients(settings)
     let services = buildRouter(
-        settings: settings, database: database, consumer: consumer, httpClient: httpClient,
+        settings: settings, database: database, consumer: consumer, httpClient: httpClient, httpClientsByType: httpClientsByType,
         policies: DeliveryPolicy.provider(from: configStore), logger: logger)
 
     let readiness = Readiness(logger: logger)

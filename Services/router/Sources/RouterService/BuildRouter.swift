@@ -10,13 +10,13 @@ import Storage
 /// The database and consumer must run in the same group, before these.
 public func buildRouter(
     settings: RouterSettings, database: Database, consumer: KafkaConsumer, httpClient: HTTPClient,
-    policies: @escaping DeliveryPolicyProvider, logger: Logger
+    httpClientsByType: [String: HTTPClient] = [:], policies: @escaping DeliveryPolicyProvider, logger: Logger
 ) -> [any Service] {
     let store = RouterStore(database: database, logger: logger)
     let router = Router(
-        configuration: settings.routerConfiguration, consumer: consumer, store: store, httpClient: httpClient, policies: policies,
-        logger: logger)
-    var services: [any Service] = [router, HTTPClientService(client: httpClient)]
+        configuration: settings.routerConfiguration, consumer: consumer, store: store, httpClient: httpClient,
+        httpClientsByType: httpClientsByType, policies: policies, logger: logger)
+    var services: [any Service] = [router, HTTPClientService(clients: [httpClient] + httpClientsByType.values)]
     if let token = settings.adminToken {
         let api = FailedEventsAPI(store: FailedEventStore(database: database, logger: logger), token: token)
         services.append(FailedEventsServer(api: api, host: settings.apiHost, port: settings.apiPort, logger: logger))
@@ -26,13 +26,13 @@ public func buildRouter(
     return services
 }
 
-/// Shuts the shared HTTP client down when the group stops.
+/// Shuts the HTTP clients down when the group stops.
 struct HTTPClientService: Service {
-    let client: HTTPClient
+    let clients: [HTTPClient]
 
     func run() async throws {
         try? await gracefulShutdown()
-        try await client.shutdown()
+        for client in clients { try await client.shutdown() }
     }
 }
 

@@ -3,11 +3,17 @@ import Logging
 extension Router {
     /// Turns scheduler actions into work (run as child tasks of ``run()``).
     func handle(_ actions: [DeliveryScheduler.Action]) {
+        var sends: [ScheduledJob] = []
+        defer {
+            if !sends.isEmpty {
+                inFlight.add(sends.count, ordering: .relaxed)
+                workContinuation.yield(.send(sends))
+            }
+        }
         for action in actions {
             switch action {
             case .send(let job):
-                inFlight.add(1, ordering: .relaxed)
-                workContinuation.yield(.send(job))
+                sends.append(job)
             case .recordFailure(let job, let failure):
                 workContinuation.yield(.recordFailure(job, failure))
             case .retryScheduled(let job, let failure, let delay):
@@ -30,8 +36,8 @@ extension Router {
 
     func perform(_ item: Work) async {
         switch item {
-        case .send(let job):
-            await send(job)
+        case .send(let jobs):
+            for job in jobs { await send(job) }
         case .recordFailure(let job, let failure):
             await recordFailure(job, failure)
         case .parkWriter:
@@ -45,20 +51,22 @@ extension Router {
         }
     }
 
-    private func send(_ job: ScheduledJob) async {
-        let policy = scheduler.withLock { $0.destinations[job.key.destinationId]?.policy } ?? DeliveryPolicy()
-        let result = await deliverer.deliver(job, timeout: policy.timeout)
+    func send(_ job: ScheduledJob) async {
+        let result = await deliverer.deliver(job, timeout: job.timeout)
+        let destinationMetrics = metrics.destination(job.job)
         switch result {
         case .delivered(let status):
-            metrics.attempt(job.job, status: "\(status)")
-            metrics.delivery(job.job, outcome: "delivered")
-            metrics.latency(job.job, nowMillis: unixMillis())
+            destinationMetrics.delivered(status: status, receivedAtMillis: job.job.receivedAtMillis, nowMillis: unixMillis())
             if case .parked(let seq) = job.origin {
                 metrics.counter("keel_router_unparked_total", []).increment()
-                guard await retrying("delete parked job", { try await self.store.deleteParked(seq: seq) }) else { return }
+                // Deleted in batches (``deleteDeliveredParked()``); loads of the key read after the
+                // last loaded seq, so the row is not read again meanwhile. After a crash before the
+                // delete it is sent again (same messageId), like a delivered Kafka job whose offset
+                // was not stored yet.
+                pendingParkedDeletes.withLock { $0.append(seq) }
             }
         case .failed(let failure):
-            metrics.attempt(job.job, status: failure.statusCode.map { "\($0)" } ?? failure.kind.rawValue)
+            destinationMetrics.attempt(status: failure.statusCode.map { "\($0)" } ?? failure.kind.rawValue)
         }
         let actions = scheduler.withLock { $0.completed(job, result: result, now: .now, jitter: Double.random(in: 0...1)) }
         inFlight.add(-1, ordering: .relaxed)
@@ -87,6 +95,20 @@ extension Router {
         }
         handle(actions)
         signalRoomIfWaiting()
+    }
+
+    /// Deletes the parked rows of delivered jobs, in one statement. Called every offset interval
+    /// and at shutdown.
+    func deleteDeliveredParked() async {
+        let seqs = pendingParkedDeletes.withLock { pending in
+            defer { pending.removeAll(keepingCapacity: true) }
+            return pending
+        }
+        guard !seqs.isEmpty else { return }
+        if await !retrying("delete delivered parked jobs", { try await self.store.deleteParked(seqs: seqs) }) {
+            // Cancelled: keep them for the shutdown attempt (or for the next run to send again).
+            pendingParkedDeletes.withLock { $0.insert(contentsOf: seqs, at: 0) }
+        }
     }
 
     /// The one park writer: writes the outbox in order until it is empty.

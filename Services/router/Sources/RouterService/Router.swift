@@ -20,8 +20,8 @@ public final class Router: Service, Sendable {
     public struct Configuration: Sendable {
         /// Memory bounds per key and destination.
         public var limits = DeliveryScheduler.Limits()
-        /// The consumer stops taking batches while more jobs than this are in memory. Default 20,000.
-        public var maxJobsInMemory = 20_000
+        /// The consumer stops taking batches while more jobs than this are in memory. Default 40,000.
+        public var maxJobsInMemory = 40_000
         /// How often the parked table is checked for replays. Default 1 s.
         public var replayPollInterval: Duration = .seconds(1)
         /// How often storable offsets are handed to the consumer. Default 100 ms.
@@ -33,7 +33,8 @@ public final class Router: Service, Sendable {
     }
 
     enum Work: Sendable {
-        case send(ScheduledJob)
+        /// The sends of one scheduler call: one stream element for all of them, one child task each.
+        case send([ScheduledJob])
         case recordFailure(ScheduledJob, DeliveryFailure)
         case parkWriter
         case load(DeliveryKey, afterSeq: Int64, limit: Int)
@@ -64,15 +65,18 @@ public final class Router: Service, Sendable {
     let inFlight = Atomic<Int>(0)
     /// Highest replay row seq already handed to the scheduler.
     let replayWatermark = Atomic<Int64>(0)
+    /// Parked rows whose jobs were delivered, deleted in batches by ``deleteDeliveredParked()``.
+    let pendingParkedDeletes = Mutex<[Int64]>([])
 
     public init(
         configuration: Configuration = Configuration(), consumer: KafkaConsumer, store: RouterStore, httpClient: HTTPClient,
-        policies: @escaping DeliveryPolicyProvider, metrics: RouterMetrics = RouterMetrics(), logger: Logger
+        httpClientsByType: [String: HTTPClient] = [:], policies: @escaping DeliveryPolicyProvider, metrics: RouterMetrics = RouterMetrics(),
+        logger: Logger
     ) {
         self.configuration = configuration
         self.consumer = consumer
         self.store = store
-        self.deliverer = HTTPDeliverer(client: httpClient)
+        self.deliverer = HTTPDeliverer(client: httpClient, clientsByType: httpClientsByType)
         self.policies = policies
         self.metrics = metrics
         self.logger = logger
@@ -90,13 +94,18 @@ public final class Router: Service, Sendable {
                 await cancelWhenGracefulShutdown { await self.consume() }
                 await self.drainInFlight()
                 self.storeOffsets()
+                await self.deleteDeliveredParked()
                 self.workContinuation.finish()
             }
             group.addTask { await cancelWhenGracefulShutdown { await self.storeOffsetsPeriodically() } }
             group.addTask { await cancelWhenGracefulShutdown { await self.pollReplays() } }
             group.addTask { await cancelWhenGracefulShutdown { await self.followAssignments() } }
             for await item in work {
-                group.addTask { await self.perform(item) }
+                if case .send(let jobs) = item {
+                    for job in jobs { group.addTask { await self.send(job) } }
+                } else {
+                    group.addTask { await self.perform(item) }
+                }
             }
             group.cancelAll()
         }
@@ -201,6 +210,7 @@ public final class Router: Service, Sendable {
         while !Task.isCancelled {
             try? await Task.sleep(for: configuration.offsetStoreInterval)
             storeOffsets()
+            await deleteDeliveredParked()
             if ContinuousClock.now - lastGauges >= .seconds(1) {
                 lastGauges = .now
                 updateGauges()

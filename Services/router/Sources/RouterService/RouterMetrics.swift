@@ -20,6 +20,61 @@ public final class RouterMetrics: Sendable {
         var counters: [String: Counter] = [:]
         var timers: [String: Timer] = [:]
         var gauges: [String: Gauge] = [:]
+        var destinations: [String: DestinationMetrics] = [:]
+    }
+
+    /// One destination's per-delivery handles, looked up once per delivery (one lock, one hash of
+    /// the destination id) instead of building label strings for each metric.
+    final class DestinationMetrics: Sendable {
+        let delivered: Counter
+        let latency: Timer
+        private let attempts: Mutex<[String: Counter]>
+        private let attempts2xx: Mutex<[Int: Counter]>
+        private let destinationId: String
+
+        fileprivate init(_ metrics: RouterMetrics, destinationId: String, destinationType: String) {
+            self.destinationId = destinationId
+            delivered = metrics.counter(
+                "keel_router_deliveries_total", [("destination_id", destinationId), ("destination_type", destinationType), ("outcome", "delivered")])
+            latency = metrics.timer("keel_router_delivery_latency_seconds", [("destination_type", destinationType)])
+            attempts = Mutex([:])
+            attempts2xx = Mutex([:])
+        }
+
+        /// A delivered job: its attempt (by status), the delivery, and the latency from `receivedAt`.
+        func delivered(status: Int, receivedAtMillis: Int64?, nowMillis: Int64) {
+            let counter = attempts2xx.withLock { cache in
+                if let counter = cache[status] { return counter }
+                let counter = Counter(label: "keel_router_attempts_total", dimensions: [("destination_id", destinationId), ("status", "\(status)")])
+                cache[status] = counter
+                return counter
+            }
+            counter.increment()
+            delivered.increment()
+            if let receivedAtMillis { latency.recordMilliseconds(max(0, nowMillis - receivedAtMillis)) }
+        }
+
+        /// A failed attempt by status (HTTP code, `timeout`, `connection`, `invalidJob`).
+        func attempt(status: String) {
+            let counter = attempts.withLock { cache in
+                if let counter = cache[status] { return counter }
+                let counter = Counter(label: "keel_router_attempts_total", dimensions: [("destination_id", destinationId), ("status", status)])
+                cache[status] = counter
+                return counter
+            }
+            counter.increment()
+        }
+    }
+
+    /// The handles of the job's destination.
+    func destination(_ job: DeliveryJob) -> DestinationMetrics {
+        if let cached = cache.withLock({ $0.destinations[job.destinationId] }) { return cached }
+        let created = DestinationMetrics(self, destinationId: job.destinationId, destinationType: job.destinationType)
+        return cache.withLock { cache in
+            if let cached = cache.destinations[job.destinationId] { return cached }
+            cache.destinations[job.destinationId] = created
+            return created
+        }
     }
 
     private let cache = Mutex(Cache())

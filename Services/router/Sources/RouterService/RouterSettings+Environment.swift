@@ -18,10 +18,26 @@ extension RouterSettings {
         try positive("KEEL_ROUTER_MAX_QUEUED_PER_USER", &maxQueuedPerUser)
         try positive("KEEL_ROUTER_MAX_QUEUED_PER_DESTINATION", &maxQueuedPerDestination)
         try positive("KEEL_ROUTER_CONNECTIONS_PER_HOST", &connectionsPerHost)
+        if let text = environment["KEEL_ROUTER_CONNECTIONS_PER_HOST_BY_TYPE"], !text.isEmpty {
+            let name = "KEEL_ROUTER_CONNECTIONS_PER_HOST_BY_TYPE"
+            for entry in text.split(separator: ",") {
+                let parts = entry.split(separator: "=", maxSplits: 1)
+                guard parts.count == 2, let value = Int(parts[1].trimmingSpaces), value > 0, !parts[0].trimmingSpaces.isEmpty else {
+                    throw RouterSettingsError(variable: name, expected: "type=connections[,type=connections…] with positive integers")
+                }
+                connectionsPerHostByType[parts[0].trimmingSpaces.lowercased()] = value
+            }
+        }
         var port = apiPort
         try positive("KEEL_ROUTER_API_PORT", &port)
         apiPort = port
         if let host = environment["KEEL_ROUTER_API_HOST"], !host.isEmpty { apiHost = host }
         if let token = environment["KEEL_ADMIN_TOKEN"], !token.isEmpty { adminToken = token }
+    }
+}
+
+extension Substring {
+    fileprivate var trimmingSpaces: String {
+        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
     }
 }

@@ -9,17 +9,32 @@ import NIOHTTP1
 /// attempt, and the failure records how many were answered so a retry resumes there. Request
 /// headers never appear in a failure: only the status, a response excerpt and a fixed reason.
 public struct HTTPDeliverer: Sendable {
+    /// The client of destination types without their own.
     public let client: HTTPClient
+    /// Clients of destination types with their own connection pool (keys lowercased).
+    public let clientsByType: [String: HTTPClient]
     /// Largest response body read; the rest is discarded.
     public var maxResponseBytes = 64 * 1024
 
-    public init(client: HTTPClient) {
+    public init(client: HTTPClient, clientsByType: [String: HTTPClient] = [:]) {
         self.client = client
+        self.clientsByType = Dictionary(clientsByType.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The client that sends to destinations of `type`.
+    public func client(forType type: String) -> HTTPClient {
+        if clientsByType.isEmpty { return client }
+        return clientsByType[type] ?? clientsByType[type.lowercased()] ?? client
     }
 
     /// A client sized for many destinations: connection pool per host, no automatic redirects
     /// beyond a few, idle connections kept a minute.
-    public static func makeClient(connectionsPerHost: Int = 128) -> HTTPClient {
+    ///
+    /// `connectionsPerHost` caps the HTTP/1.1 connections to one host (AsyncHTTPClient's own
+    /// default is 8, which would cap throughput to one tool's API at 8 requests in flight whatever
+    /// the destinations' `maxConcurrency`). Keep it at least the sum of `maxConcurrency` of the
+    /// destinations sharing a host.
+    public static func makeClient(connectionsPerHost: Int = RouterSettings.defaultConnectionsPerHost) -> HTTPClient {
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .follow(max: 3, allowCycles: false),
             timeout: .init(connect: .seconds(5))
@@ -29,12 +44,19 @@ public struct HTTPDeliverer: Sendable {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
+    /// The default client and one per type in `settings.connectionsPerHostByType`.
+    public static func makeClients(_ settings: RouterSettings) -> (client: HTTPClient, clientsByType: [String: HTTPClient]) {
+        let clientsByType = settings.connectionsPerHostByType.mapValues { makeClient(connectionsPerHost: $0) }
+        return (makeClient(connectionsPerHost: settings.connectionsPerHost), clientsByType)
+    }
+
     public func deliver(_ job: ScheduledJob, timeout: Duration) async -> AttemptResult {
         let requests = job.job.requests
+        let client = client(forType: job.job.destinationType)
         var index = job.nextRequest
         var lastStatus = 204
         while index < requests.count {
-            let result = await send(requests[index], completedRequests: index, timeout: timeout)
+            let result = await send(requests[index], client: client, completedRequests: index, timeout: timeout)
             switch result {
             case .delivered(let status): lastStatus = status
             case .failed: return result
@@ -44,7 +66,7 @@ public struct HTTPDeliverer: Sendable {
         return .delivered(statusCode: lastStatus)
     }
 
-    private func send(_ request: DeliveryRequest, completedRequests: Int, timeout: Duration) async -> AttemptResult {
+    private func send(_ request: DeliveryRequest, client: HTTPClient, completedRequests: Int, timeout: Duration) async -> AttemptResult {
         let httpRequest: HTTPClientRequest
         do {
             httpRequest = try Self.makeRequest(request)

@@ -18,27 +18,39 @@ public struct DeliveryScheduler: Sendable {
     public struct Limits: Sendable, Hashable {
         /// Jobs of one key held in memory (head included) before later ones are parked. Default 50.
         public var maxQueuedPerKey: Int
-        /// Jobs of one destination held in memory before later ones are parked. Default 2,000.
+        /// Jobs of one destination held in memory before later ones are parked, if the destination
+        /// is not draining them (see `maxBacklogDrain`). Default 10,000; keep it
+        /// well under the router's `maxJobsInMemory` so one blocked destination cannot stall the consumer.
         /// Parking stops once the destination is back under half of it.
         public var maxQueuedPerDestination: Int
         /// Parked jobs loaded back at once for one key. Default 100.
         public var parkedLoadBatch: Int
         /// Jobs written to the parked table in one insert. Default 500.
         public var parkWriteBatch: Int
+        /// A destination over `maxQueuedPerDestination` is parked only when, at its current rate of
+        /// finished jobs, its backlog would take longer than this to drain: a healthy destination
+        /// working through a backlog keeps it in memory (the consumer's own bound still holds), a
+        /// blocked or slow one is parked. Default 30 s.
+        public var maxBacklogDrain: Duration
 
-        public init(maxQueuedPerKey: Int = 50, maxQueuedPerDestination: Int = 2_000, parkedLoadBatch: Int = 100, parkWriteBatch: Int = 500) {
+        public init(
+            maxQueuedPerKey: Int = 50, maxQueuedPerDestination: Int = 10_000, parkedLoadBatch: Int = 100, parkWriteBatch: Int = 500,
+            maxBacklogDrain: Duration = .seconds(30)
+        ) {
             self.maxQueuedPerKey = max(1, maxQueuedPerKey)
             self.maxQueuedPerDestination = max(2, maxQueuedPerDestination)
             self.parkedLoadBatch = max(1, parkedLoadBatch)
             self.parkWriteBatch = max(1, parkWriteBatch)
+            self.maxBacklogDrain = max(.zero, maxBacklogDrain)
         }
     }
 
     /// Work for the caller, to be done outside the lock.
     public enum Action: Sendable {
-        /// Send the job's requests from `nextRequest` on, then call ``completed(_:result:now:jitter:)``.
-        /// When a job loaded from the parked table (origin `.parked`) is delivered, delete its row
-        /// first, so that a later load of the key cannot read it again.
+        /// Send the job's requests from `nextRequest` on, each with the job's `timeout` (the
+        /// destination's policy), then call ``completed(_:result:now:jitter:)``. When a job loaded
+        /// from the parked table (origin `.parked`) is delivered, its row must be deleted (it may be
+        /// batched: later loads of the key read after the last loaded seq, so it is not read again).
         case send(ScheduledJob)
         /// The job finally failed: write it to failed events (deleting its parked row if it has one,
         /// in the same transaction), then call ``failureRecorded(_:)``.
@@ -93,10 +105,40 @@ public struct DeliveryScheduler: Sendable {
         var notBefore: ContinuousClock.Instant?
         var timerArmed = false
         var parking = false
+        /// Jobs finished (delivered or failure recorded) since `rateWindowStart`, which is set by the
+        /// first send and moved on by a finish at least a second after it.
+        var finishedInWindow = 0
+        var rateWindowStart: ContinuousClock.Instant?
+        /// Finished jobs per second over the last full window.
+        var lastWindowRate: Double?
 
         init(policy: DeliveryPolicy) {
             self.policy = policy
             self.tokens = policy.requestsPerSecond.map { max(1, $0) } ?? 0
+        }
+
+        mutating func recordFinish(now: ContinuousClock.Instant) {
+            guard let start = rateWindowStart else {
+                rateWindowStart = now
+                finishedInWindow = 1
+                return
+            }
+            finishedInWindow += 1
+            let elapsed = (now - start).seconds
+            if elapsed >= 1 {
+                lastWindowRate = Double(finishedInWindow) / elapsed
+                rateWindowStart = now
+                finishedInWindow = 0
+            }
+        }
+
+        /// Finished jobs per second: the current window (at least 100 ms counted), or the last full
+        /// window when the current one is younger than a second and slower. Zero before any send.
+        func finishRate(now: ContinuousClock.Instant) -> Double {
+            guard let start = rateWindowStart else { return 0 }
+            let elapsed = (now - start).seconds
+            let current = Double(finishedInWindow) / max(elapsed, 0.1)
+            return elapsed >= 1 ? current : max(current, lastWindowRate ?? 0)
         }
     }
 
@@ -159,9 +201,9 @@ public struct DeliveryScheduler: Sendable {
         if destinations[destinationId] == nil { destinations[destinationId] = DestinationState(policy: policy) }
         var keyState = keys.removeValue(forKey: key) ?? KeyState()
 
-        let destination = destinations[destinationId]!
-        var park = keyState.parkedRows > 0 || keyState.loading || keyState.queue.count >= limits.maxQueuedPerKey || destination.parking
-        if !park && destination.queued >= limits.maxQueuedPerDestination {
+        var park = keyState.parkedRows > 0 || keyState.loading || keyState.queue.count >= limits.maxQueuedPerKey
+            || destinations[destinationId]!.parking
+        if !park && destinations[destinationId]!.queued >= limits.maxQueuedPerDestination && !isDraining(destinationId, now: now) {
             destinations[destinationId]!.parking = true
             park = true
         }
@@ -204,24 +246,25 @@ public struct DeliveryScheduler: Sendable {
     public mutating func completed(_ sent: ScheduledJob, result: AttemptResult, now: ContinuousClock.Instant, jitter: Double) -> [Action] {
         let key = sent.key
         let destinationId = key.destinationId
-        guard var keyState = keys[key], keyState.phase == .inFlight, var head = keyState.queue.first, head.origin == sent.origin else {
-            return []
-        }
+        guard keys[key]?.phase == .inFlight, keys[key]?.queue.peek({ $0.origin == sent.origin }) == true else { return [] }
         var actions: [Action] = []
         destinations[destinationId]!.inFlight -= 1
-        head.attempts = sent.attempts
-        head.firstAttemptAt = sent.firstAttemptAt
         switch result {
         case .delivered:
-            keys[key] = keyState
             finishHead(key, recorded: false, now: now, into: &actions)
         case .failed(let failure):
-            head.nextRequest = min(max(head.nextRequest, failure.completedRequests), head.job.requests.count)
+            // Take the key's state out of the table so that its queue is mutated in place (no copy).
+            var keyState = keys.removeValue(forKey: key)!
+            let head = keyState.queue.updateFirst { head in
+                head.attempts = sent.attempts
+                head.firstAttemptAt = sent.firstAttemptAt
+                head.nextRequest = min(max(head.nextRequest, failure.completedRequests), head.job.requests.count)
+                return head
+            }
             let policy = destinations[destinationId]!.policy
             let delay = policy.backoff(afterAttempt: head.attempts, jitter: jitter, retryAfter: failure.retryAfter)
             let elapsed = head.firstAttemptAt.map { now - $0 } ?? .zero
             let exhausted = head.attempts >= policy.maxAttempts || elapsed + delay > policy.maxRetryDuration
-            keyState.queue.updateFirst { $0 = head }
             if !failure.retryable || exhausted {
                 keyState.phase = .recordingFailure
                 keys[key] = keyState
@@ -260,7 +303,7 @@ public struct DeliveryScheduler: Sendable {
 
     /// The final failure of a `.recordFailure` is durable.
     public mutating func failureRecorded(_ job: ScheduledJob, now: ContinuousClock.Instant) -> [Action] {
-        guard let keyState = keys[job.key], keyState.phase == .recordingFailure, keyState.queue.first?.origin == job.origin else { return [] }
+        guard keys[job.key]?.phase == .recordingFailure, keys[job.key]?.queue.peek({ $0.origin == job.origin }) == true else { return [] }
         var actions: [Action] = []
         finishHead(job.key, recorded: true, now: now, into: &actions)
         pump(job.key.destinationId, now: now, into: &actions)
@@ -276,9 +319,8 @@ public struct DeliveryScheduler: Sendable {
         while let target = timers.popDue(now: now) {
             switch target {
             case .key(let key):
-                guard var keyState = keys[key], case .backoff(let until) = keyState.phase, until <= now else { continue }
-                keyState.phase = .ready
-                keys[key] = keyState
+                guard let phase = keys[key]?.phase, case .backoff(let until) = phase, until <= now else { continue }
+                keys[key]!.phase = .ready
                 destinations[key.destinationId]!.ready.append(key)
                 touched.insert(key.destinationId)
             case .destination(let id):
@@ -318,7 +360,7 @@ public struct DeliveryScheduler: Sendable {
 
     /// Rows loaded for a `.loadParked`, in seq order. An empty answer means no more written rows.
     public mutating func loadedParked(_ key: DeliveryKey, rows: [(seq: Int64, job: DeliveryJob)], now: ContinuousClock.Instant) -> [Action] {
-        guard var keyState = keys[key], keyState.loading else { return [] }
+        guard keys[key]?.loading == true, var keyState = keys.removeValue(forKey: key) else { return [] }
         keyState.loading = false
         var actions: [Action] = []
         if rows.isEmpty {
@@ -336,8 +378,7 @@ public struct DeliveryScheduler: Sendable {
                 destinations[key.destinationId]!.ready.append(key)
             }
         }
-        keys[key] = keyState
-        if keyState.isRemovable { keys[key] = nil }
+        if !keyState.isRemovable { keys[key] = keyState }
         pump(key.destinationId, now: now, into: &actions)
         armTimerIfNeeded(into: &actions)
         return actions
@@ -370,9 +411,15 @@ public struct DeliveryScheduler: Sendable {
 
     /// Removes the head of `key` (delivered, or its failure recorded) and moves the key on.
     private mutating func finishHead(_ key: DeliveryKey, recorded: Bool, now: ContinuousClock.Instant, into actions: inout [Action]) {
-        guard var keyState = keys[key], let head = keyState.queue.popFirst() else { return }
+        // Taken out of the table so that popping mutates the queue in place (no copy of the queue).
+        guard var keyState = keys.removeValue(forKey: key) else { return }
+        guard let head = keyState.queue.popFirst() else {
+            keys[key] = keyState
+            return
+        }
         let destinationId = key.destinationId
         destinations[destinationId]!.queued -= 1
+        destinations[destinationId]!.recordFinish(now: now)
         switch head.origin {
         case .kafka(let partition, let offset): markDone(partition, offset)
         case .parked: break  // the caller deleted the row before reporting the outcome
@@ -401,6 +448,12 @@ public struct DeliveryScheduler: Sendable {
         }
     }
 
+    /// Whether the destination's jobs in memory would drain within `maxBacklogDrain` at its rate.
+    private func isDraining(_ destinationId: String, now: ContinuousClock.Instant) -> Bool {
+        guard let destination = destinations[destinationId] else { return false }
+        return Double(destination.queued) <= destination.finishRate(now: now) * limits.maxBacklogDrain.seconds
+    }
+
     private func hasRoomToLoad(_ destinationId: String) -> Bool {
         guard let destination = destinations[destinationId] else { return false }
         return !destination.parking && destination.queued + limits.parkedLoadBatch <= limits.maxQueuedPerDestination
@@ -426,7 +479,8 @@ public struct DeliveryScheduler: Sendable {
 
     /// Sends ready heads of a destination while concurrency, rate and `Retry-After` allow.
     private mutating func pump(_ destinationId: String, now: ContinuousClock.Instant, into actions: inout [Action]) {
-        guard var destination = destinations[destinationId] else { return }
+        // Taken out of the table so that its ready queue is mutated in place (no copy per call).
+        guard var destination = destinations.removeValue(forKey: destinationId) else { return }
         defer { destinations[destinationId] = destination }
         if let notBefore = destination.notBefore {
             if notBefore > now {
@@ -455,13 +509,21 @@ public struct DeliveryScheduler: Sendable {
                 destination.tokens -= 1
             }
             _ = destination.ready.popFirst()
-            guard var keyState = keys[key], keyState.phase == .ready, var head = keyState.queue.first else { continue }
-            head.attempts += 1
-            if head.firstAttemptAt == nil { head.firstAttemptAt = now }
-            keyState.queue.updateFirst { $0 = head }
+            guard keys[key]?.phase == .ready, var keyState = keys.removeValue(forKey: key) else { continue }
+            guard !keyState.queue.isEmpty else {
+                keys[key] = keyState
+                continue
+            }
+            let head = keyState.queue.updateFirst { head in
+                head.attempts += 1
+                if head.firstAttemptAt == nil { head.firstAttemptAt = now }
+                head.timeout = destination.policy.timeout
+                return head
+            }
             keyState.phase = .inFlight
             keys[key] = keyState
             destination.inFlight += 1
+            if destination.rateWindowStart == nil { destination.rateWindowStart = now }
             actions.append(.send(head))
         }
     }

@@ -24,10 +24,16 @@ struct FIFO<Element> {
         return element
     }
 
-    /// Replaces the first element; the queue must not be empty.
-    mutating func updateFirst(_ body: (inout Element) -> Void) {
+    /// Changes the first element in place; the queue must not be empty.
+    @discardableResult
+    mutating func updateFirst<R>(_ body: (inout Element) -> R) -> R {
         precondition(head < storage.count, "updateFirst on an empty FIFO")
-        body(&storage[head])
+        return body(&storage[head])
+    }
+
+    /// `body` applied to the first element without copying it out, `nil` when empty.
+    func peek<R>(_ body: (Element) -> R) -> R? {
+        head < storage.count ? body(storage[head]) : nil
     }
 }
 

@@ -27,6 +27,8 @@ public struct ScheduledJob: Sendable {
     public var firstAttemptAt: ContinuousClock.Instant?
     /// Index of the first request not yet answered 2xx (jobs with several requests resume there).
     public var nextRequest: Int = 0
+    /// Timeout of one HTTP request: the destination's policy when the job was last sent.
+    public var timeout: Duration = .seconds(30)
 
     public init(job: DeliveryJob, origin: JobOrigin) {
         self.job = job
