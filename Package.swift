@@ -112,6 +112,14 @@ let package = Package(
             path: "Shared/Sources/WarehousePostgres"
         ),
         .target(
+            name: "WarehouseSnowflake",
+            dependencies: [
+                "Warehouse", "ObjectStorage", "EventModel", httpClient, nioCore, logging,
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            path: "Shared/Sources/WarehouseSnowflake"
+        ),
+        .target(
             name: "ObjectStorage",
             dependencies: [httpClient, nioCore, .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto")],
             path: "Shared/Sources/ObjectStorage"
@@ -195,6 +203,13 @@ let package = Package(
                 ]
             ),
             .testTarget(name: "ObjectStorageTests", dependencies: ["ObjectStorage", httpClient]),
+            .testTarget(
+                name: "SnowflakeTests",
+                dependencies: [
+                    "WarehouseSnowflake", "Warehouse", "ObjectStorage", "EventModel", httpClient, hummingbird, logging,
+                    .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
+                ]
+            ),
             .testTarget(name: "KafkaTransportTests", dependencies: ["KafkaTransport"]),
             .executableTarget(
                 name: "ProcessorBenchmark",
