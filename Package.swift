@@ -52,6 +52,7 @@ let package = Package(
         .executable(name: "json-bench", targets: ["JSONBench"]),
         .executable(name: "router-bench", targets: ["RouterBenchmark"]),
         .executable(name: "processor-bench", targets: ["ProcessorBenchmark"]),
+        .executable(name: "batch-router-bench", targets: ["BatchRouterBenchmark"]),
         .executable(name: "keel-dev-kafka", targets: ["DevKafka"]),
     ],
     dependencies: [
@@ -180,6 +181,14 @@ let package = Package(
 
             // MARK: Benchmarks
             .executableTarget(name: "JSONBench", dependencies: ["EventModel"], path: "Benchmarks/JSONBench"),
+            .executableTarget(
+                name: "BatchRouterBenchmark",
+                dependencies: [
+                    "BatchRouterService", "Warehouse", "WarehousePostgres", "ObjectStorage", "EventModel", "KafkaTransport", "Storage",
+                    httpClient, postgres, logging,
+                ],
+                path: "Benchmarks/batch-router/Sources/BatchRouterBenchmark"
+            ),
             .executableTarget(
                 name: "RouterBenchmark",
                 dependencies: ["RouterService", "KafkaTransport", "EventModel", "Storage", hummingbird, httpClient, postgres, logging],

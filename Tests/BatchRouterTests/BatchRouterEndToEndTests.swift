@@ -14,7 +14,7 @@ import XCTest
 /// cluster, the workspace in a real Postgres, files in moto's S3 and a local directory, rows in a
 /// Postgres warehouse.
 final class BatchRouterEndToEndTests: XCTestCase {
-    func query<T: PostgresDecodable>(_ database: Database, _ sql: String, as: T.Type = T.self) async throws -> [T] {
+    func query<T: PostgresDecodable & Sendable>(_ database: Database, _ sql: String, as: T.Type = T.self) async throws -> [T] {
         let rows = try await database.client.query(PostgresQuery(unsafeSQL: sql), logger: TestSupport.logger)
         var values: [T] = []
         for try await value in rows.decode(T.self) { values.append(value) }
@@ -190,6 +190,72 @@ final class BatchRouterEndToEndTests: XCTestCase {
         XCTAssertEqual(tables, ["order_completed", "tracks"])
 
         await second.stop()
+        producing.cancel()
+        try await testDatabase.drop()
+    }
+
+    /// A warehouse that cannot be reached fails and retries with backoff, recorded in the history,
+    /// while another destination's files keep appearing.
+    func testAFailingWarehouseRetriesWithoutHoldingUpOtherDestinations() async throws {
+        let testDatabase = try await TestDatabase.make(logger: TestSupport.logger)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("keel-batch-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await BatchTestKafka.apply(
+            """
+            workspace: acme
+            sources:
+              - id: web
+                writeKey: wk-web
+            destinations:
+              - id: down
+                name: Down
+                type: postgres
+                config:
+                  host: 127.0.0.1
+                  port: 1
+                  database: nowhere
+                  user: keel
+                  password: ${TEST_S3_SECRET}
+                  uploadInterval: 1s
+              - id: disk
+                name: Disk
+                type: local_storage
+                config:
+                  path: \(directory)
+                  uploadInterval: 1s
+            connections:
+              - source: web
+                destinations: [down, disk]
+            """, to: testDatabase.database)
+        let cluster = try BatchTestKafka.cluster()
+        let (producer, producing) = try BatchTestKafka.producer(cluster)
+        let router = try RunningBatchRouter(cluster: cluster, database: testDatabase)
+        let events = (0..<20).map { TestSupport.track("f-\($0)") }
+        try await producer.send(
+            BatchTestKafka.messages(events, destination: "down", type: "postgres")
+                + BatchTestKafka.messages(events, destination: "disk", type: "local_storage"))
+
+        let disk = LocalDirectoryStore(root: directory)
+        _ = try await eventually("files of the healthy destination") { () -> Bool? in
+            var count = 0
+            for key in try await disk.list(prefix: "web/") { count += try Self.events(in: try await disk.get(key: key)).count }
+            return count >= 20 ? true : nil
+        }
+        let failed = try await eventually("a retried failed load in the history") { () -> String? in
+            let rows = try await query(
+                testDatabase.database,
+                "SELECT attempts || '|' || row_count || '|' || error FROM batch_router.uploads WHERE destination_id = 'down' AND status = 'failed' AND attempts >= 3",
+                as: String.self)
+            return rows.first
+        }
+        XCTAssertTrue(failed.hasSuffix("|20|warehouse load unavailable: connection: connectionError") || failed.contains("|20|warehouse load"), failed)
+        XCTAssertFalse(failed.contains("moto-secret"), "no password in errors")
+        let uploaded = try await query(
+            testDatabase.database, "SELECT count(*)::int4 FROM batch_router.uploads WHERE destination_id = 'disk' AND status = 'uploaded'",
+            as: Int32.self)
+        XCTAssertGreaterThanOrEqual(uploaded[0], 1)
+
+        await router.stop()
         producing.cancel()
         try await testDatabase.drop()
     }

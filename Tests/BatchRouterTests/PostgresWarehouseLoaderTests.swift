@@ -28,7 +28,7 @@ final class PostgresWarehouseLoaderTests: XCTestCase {
         try events.flatMap { try builder.rows(for: $0, loadedAt: loadedAt) }
     }
 
-    func query<T: PostgresDecodable>(_ sql: String, as: T.Type = T.self) async throws -> [T] {
+    func query<T: PostgresDecodable & Sendable>(_ sql: String, as: T.Type = T.self) async throws -> [T] {
         let rows = try await testDatabase.database.client.query(PostgresQuery(unsafeSQL: sql), logger: TestSupport.logger)
         var values: [T] = []
         for try await value in rows.decode(T.self) { values.append(value) }

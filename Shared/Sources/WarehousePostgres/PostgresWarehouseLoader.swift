@@ -59,6 +59,8 @@ public final class PostgresWarehouseLoader: WarehouseLoader {
         let lockKey = SQLIdentifier.advisoryLockKey("keel.warehouse.\(schema)")
         try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
         try await execute("CREATE SCHEMA IF NOT EXISTS \(q(schema))", on: connection)
+        // COPY takes a bare table name: resolve the schema's tables (temporary tables come first).
+        try await execute("SET LOCAL search_path TO \(q(schema))", on: connection)
 
         let existing: [String: TableSchema]
         if let cached = cache.withLock({ $0 }) {
@@ -85,7 +87,9 @@ public final class PostgresWarehouseLoader: WarehouseLoader {
                 try await execute("ALTER TABLE \(q(schema)).\(q(table)) \(additions.joined(separator: ", "))", on: connection)
             }
             let rows = plan.rows[table] ?? []
-            try await merge(rows, into: table, schema: plan.schemas[table]!, on: connection, stage: summary.count)
+            try await merge(
+                rows, into: table, isNew: existing[table] == nil, schema: plan.schemas[table]!, on: connection,
+                stage: summary.count)
             summary.append(.init(name: table, rows: rows.count, addedColumns: existing[table] == nil ? columns.count : columns.filter { $0.name != "id" }.count))
         }
         if !plan.discards.isEmpty {
@@ -95,19 +99,38 @@ public final class PostgresWarehouseLoader: WarehouseLoader {
         return LoadSummary(tables: summary, discards: plan.discards.count)
     }
 
-    /// COPY into a staging table, then one merge statement.
+    /// Rows whose id is not in the table yet are COPYed straight into it; the others go through a
+    /// staging table and one merge statement. (The advisory lock keeps other Keel loaders out
+    /// between the check and the COPY; a foreign writer inserting meanwhile makes the COPY fail
+    /// on the primary key, and the retried load merges.)
     private func merge(
-        _ rows: [WarehouseRow], into table: String, schema: TableSchema, on connection: PostgresConnection, stage: Int
+        _ rows: [WarehouseRow], into table: String, isNew: Bool, schema: TableSchema, on connection: PostgresConnection,
+        stage: Int
     ) async throws {
         var present = Set<String>()
         for row in rows { for column in row.columns.keys { present.insert(column) } }
         present.insert("id")
         let names = ["id"] + present.subtracting(["id"]).sorted()
         let columns = names.map { (name: $0, type: $0 == "id" ? ColumnType.text : schema.columns[$0] ?? .text) }
+
+        var known = Set<String>()
+        if !isNew {
+            let ids = rows.map(\.id)
+            let target = "\(q(configuration.schema)).\(q(table))"
+            let result = try await connection.query("SELECT id FROM \(unescaped: target) WHERE id = ANY(\(ids))", logger: logger)
+            for try await id in result.decode(String.self) { known.insert(id) }
+        }
+        if known.isEmpty {
+            try await copy(rows, columns: columns, into: table, on: connection)
+            return
+        }
+        let fresh = rows.filter { !known.contains($0.id) }
+        if !fresh.isEmpty { try await copy(fresh, columns: columns, into: table, on: connection) }
+        let existingRows = rows.filter { known.contains($0.id) }
         let staging = "keel_stage_\(stage)"
         let definitions = columns.map { "\(q($0.name)) \(Self.sqlType($0.type))" }.joined(separator: ", ")
         try await execute("CREATE TEMPORARY TABLE \(q(staging)) (\(definitions)) ON COMMIT DROP", on: connection)
-        try await copy(rows, columns: columns, into: staging, on: connection)
+        try await copy(existingRows, columns: columns, into: staging, on: connection)
 
         let target = "\(q(configuration.schema)).\(q(table))"
         let list = names.map(q).joined(separator: ", ")

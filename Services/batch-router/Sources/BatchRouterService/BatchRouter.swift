@@ -63,18 +63,27 @@ public final class BatchRouter: Service, Sendable {
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
+    /// Reads and flushes until graceful shutdown (or cancellation). On graceful shutdown it stops
+    /// reading and lets running flushes finish, so their offsets are stored before the consumer
+    /// (which stops after this service) commits; buffered rows are read again after a restart.
     public func run() async throws {
         _ = try await config.waitForFirstLoad()
         let (jobs, jobsContinuation) = AsyncStream.makeStream(of: FlushJob.self)
-        await withDiscardingTaskGroup { group in
-            group.addTask { await self.consume(jobs: jobsContinuation) }
-            group.addTask { await self.tick(jobs: jobsContinuation) }
-            group.addTask { await self.followAssignments() }
-            // At most one job per destination is in flight, so this fan-out is bounded.
-            for await job in jobs {
-                group.addTask { await self.execute(job) }
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { flushes in
+                await withDiscardingTaskGroup { readers in
+                    readers.addTask { await self.consume(jobs: jobsContinuation) }
+                    readers.addTask { await self.tick(jobs: jobsContinuation) }
+                    readers.addTask { await self.followAssignments() }
+                    // At most one job per destination is in flight, so this fan-out is bounded.
+                    for await job in jobs {
+                        flushes.addTask { await self.execute(job) }
+                    }
+                    readers.cancelAll()
+                }
             }
-            group.cancelAll()
+        } onGracefulShutdown: {
+            jobsContinuation.finish()
         }
     }
 

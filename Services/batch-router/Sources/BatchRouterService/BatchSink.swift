@@ -34,10 +34,22 @@ struct FlushOutcome: Sendable {
 /// `<prefix>/<sourceId>/<yyyy-mm-dd>/<epoch>.<uuid>.json.gz` (UTC date and epoch seconds of the
 /// job's first attempt; the uuid derives from the job id and source, so a retry rewrites the same
 /// key).
-struct ObjectStorageSink: BatchSink {
+public struct ObjectStorageSink: BatchSink {
     let store: any ObjectStore
     let prefix: String
     let gzipLevel: Int32
+
+    public init(store: any ObjectStore, prefix: String, gzipLevel: Int32) {
+        self.store = store
+        self.prefix = prefix
+        self.gzipLevel = gzipLevel
+    }
+
+    /// Writes the job's files; returns (files, compressed bytes). For benchmarks and tools.
+    public func write(_ job: FlushJob) async throws -> (files: Int, bytes: Int) {
+        let outcome = try await flush(job)
+        return (outcome.files.count, outcome.files.reduce(0) { $0 + $1.bytes })
+    }
 
     func flush(_ job: FlushJob) async throws -> FlushOutcome {
         var bySource: [String: [Int]] = [:]

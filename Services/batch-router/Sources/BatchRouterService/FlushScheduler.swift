@@ -32,6 +32,14 @@ public struct FlushJob: Sendable {
     /// When the first attempt was made (names the files).
     public var createdAt: Date
 
+    public init(id: String, destinationId: String, rows: [PendingRow], attempt: Int = 1, createdAt: Date) {
+        self.id = id
+        self.destinationId = destinationId
+        self.rows = rows
+        self.attempt = attempt
+        self.createdAt = createdAt
+    }
+
     /// The offsets this job makes durable, per partition.
     public var offsets: [TopicPartition: [Int64]] {
         var offsets: [TopicPartition: [Int64]] = [:]

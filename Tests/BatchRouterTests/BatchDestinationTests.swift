@@ -1,0 +1,69 @@
+import BatchRouterService
+import EventModel
+import WorkspaceConfig
+import XCTest
+
+/// Destination settings as written in the workspace file.
+final class BatchDestinationTests: XCTestCase {
+    func destination(_ type: String, _ config: JSON) -> Destination {
+        Destination(id: "d1", name: "D1", type: type, config: config)
+    }
+
+    func testSettingsDefaultsAndSecretsFromTheEnvironment() throws {
+        let secrets = SecretResolver(environment: ["S3_SECRET": "s3cr3t", "PG_PASSWORD": "pw"])
+        let s3 = try BatchDestination(
+            destination("s3", ["bucket": "lake", "prefix": "/raw/", "accessKeyId": "AK", "secretAccessKey": "${S3_SECRET}"]),
+            secrets: secrets)
+        XCTAssertEqual(s3.uploadInterval, .seconds(300), "object storage defaults to 5 minutes")
+        guard case .s3(let target) = s3.target else { return XCTFail("\(s3.target)") }
+        XCTAssertEqual(target.prefix, "raw")
+        XCTAssertEqual(target.region, "us-east-1")
+        XCTAssertEqual(target.secretAccessKey, "s3cr3t")
+
+        let postgres = try BatchDestination(
+            destination("postgres", [
+                "host": "db.internal", "port": "6543", "database": "dw", "user": "loader", "password": "${PG_PASSWORD}",
+                "schema": "analytics", "uploadInterval": "10m",
+            ]), secrets: secrets)
+        XCTAssertEqual(postgres.uploadInterval, .seconds(600))
+        XCTAssertTrue(postgres.isWarehouse)
+        guard case .postgres(let warehouse) = postgres.target else { return XCTFail() }
+        XCTAssertEqual(warehouse.server.port, 6543)
+        XCTAssertEqual(warehouse.server.password, "pw")
+        XCTAssertEqual(warehouse.schema, "analytics")
+        XCTAssertFalse(warehouse.description.contains("pw"), "the location never shows the password")
+
+        let local = try BatchDestination(destination("local_storage", ["path": "/tmp/x"]), secrets: secrets)
+        XCTAssertFalse(local.isWarehouse)
+        let warehouseDefault = try BatchDestination(
+            destination("postgres", ["host": "h", "database": "d", "user": "u"]), secrets: secrets)
+        XCTAssertEqual(warehouseDefault.uploadInterval, .seconds(1800), "warehouses default to 30 minutes")
+    }
+
+    func testIntervals() {
+        XCTAssertEqual(BatchDestination.parseInterval("10s"), .seconds(10))
+        XCTAssertEqual(BatchDestination.parseInterval("5m"), .seconds(300))
+        XCTAssertEqual(BatchDestination.parseInterval("3h"), .seconds(10800))
+        XCTAssertEqual(BatchDestination.parseInterval("30"), .seconds(1800), "a bare number is minutes")
+        XCTAssertNil(BatchDestination.parseInterval("0s"))
+        XCTAssertNil(BatchDestination.parseInterval("soon"))
+        XCTAssertNil(BatchDestination.parseInterval(""))
+    }
+
+    func testProblemsNameTheKeyNeverTheValue() {
+        func problem(_ type: String, _ config: JSON, env: [String: String] = [:]) -> String? {
+            do throws(BatchDestinationError) {
+                _ = try BatchDestination(destination(type, config), secrets: SecretResolver(environment: env))
+                return nil
+            } catch {
+                return error.description
+            }
+        }
+        XCTAssertEqual(problem("s3", ["prefix": "x"]), "bucket: is required")
+        XCTAssertEqual(problem("s3", ["bucket": "b", "accessKeyId": "AK"]), "secretAccessKey: is required")
+        XCTAssertEqual(problem("postgres", ["host": "h", "database": "d", "user": "u", "schema": "Bad-Name"])?.hasPrefix("schema:"), true)
+        XCTAssertEqual(problem("local_storage", ["path": "/x", "uploadInterval": "often"])?.hasPrefix("uploadInterval:"), true)
+        let missing = problem("postgres", ["host": "h", "database": "d", "user": "u", "password": "${NOT_SET}"])
+        XCTAssertEqual(missing, "config.password: environment variable NOT_SET is not set")
+    }
+}
