@@ -8,3 +8,11 @@ extension FixtureTests {
 extension FixtureTests {
     func testMixpanelFixtures() throws { try runFixtures(type: "mixpanel") }
 }
+
+extension FixtureTests {
+    func testHubSpotFixtures() throws { try runFixtures(type: "hubspot") }
+}
+
+extension FixtureTests {
+    func testBrazeFixtures() throws { try runFixtures(type: "braze") }
+}

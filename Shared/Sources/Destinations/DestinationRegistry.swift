@@ -20,6 +20,8 @@ public struct DestinationRegistry: Sendable {
         GA4Mapping.definition,
         AmplitudeMapping.definition,
         MixpanelMapping.definition,
+        HubSpotMapping.definition,
+        BrazeMapping.definition,
         BatchRowMapping.definition(type: "s3", displayName: "S3", secretConfigKeys: ["secretAccessKey"]),
         BatchRowMapping.definition(type: "local_storage", displayName: "Local Storage", secretConfigKeys: []),
         BatchRowMapping.definition(type: "postgres", displayName: "Postgres", secretConfigKeys: ["password"]),
