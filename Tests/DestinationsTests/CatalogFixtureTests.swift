@@ -16,3 +16,11 @@ extension FixtureTests {
 extension FixtureTests {
     func testBrazeFixtures() throws { try runFixtures(type: "braze") }
 }
+
+extension FixtureTests {
+    func testSlackFixtures() throws { try runFixtures(type: "slack") }
+}
+
+extension FixtureTests {
+    func testIntercomFixtures() throws { try runFixtures(type: "intercom") }
+}

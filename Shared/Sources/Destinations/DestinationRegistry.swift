@@ -22,6 +22,8 @@ public struct DestinationRegistry: Sendable {
         MixpanelMapping.definition,
         HubSpotMapping.definition,
         BrazeMapping.definition,
+        SlackMapping.definition,
+        IntercomMapping.definition,
         BatchRowMapping.definition(type: "s3", displayName: "S3", secretConfigKeys: ["secretAccessKey"]),
         BatchRowMapping.definition(type: "local_storage", displayName: "Local Storage", secretConfigKeys: []),
         BatchRowMapping.definition(type: "postgres", displayName: "Postgres", secretConfigKeys: ["password"]),

@@ -35,9 +35,9 @@ struct EventTemplate: Sendable, Equatable {
     }
 
     /// The text with each placeholder replaced by the event's value (strings as they are, other
-    /// values as JSON); `nil` when a placeholder has no value and `allowMissing` is false,
+    /// values as JSON, passed through `escape`); `nil` when a placeholder has no value and `allowMissing` is false,
     /// otherwise missing values render as an empty string.
-    func render(_ event: JSON, allowMissing: Bool = true) -> String? {
+    func render(_ event: JSON, allowMissing: Bool = true, escape: (String) -> String = { $0 }) -> String? {
         var out = ""
         for part in parts {
             switch part {
@@ -47,7 +47,7 @@ struct EventTemplate: Sendable, Equatable {
                     if allowMissing { continue }
                     return nil
                 }
-                out += value.parameterText
+                out += escape(value.parameterText)
             }
         }
         return out
