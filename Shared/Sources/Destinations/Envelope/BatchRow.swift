@@ -40,7 +40,21 @@ public struct BatchRow: Sendable, Equatable {
         return .object(object)
     }
 
-    public func serialized() -> [UInt8] { json.serialized() }
+    /// The message value: the bytes of ``json``, written directly (no intermediate tree).
+    public func serialized() -> [UInt8] {
+        var writer = EnvelopeWriter(capacity: 256)
+        writer.member("{\"workspaceId\":", workspaceId)
+        writer.member(",\"sourceId\":", sourceId)
+        writer.member(",\"destinationId\":", destinationId)
+        writer.member(",\"destinationType\":", destinationType)
+        writer.member(",\"messageId\":", messageId)
+        writer.member(",\"receivedAt\":", receivedAt)
+        writer.member(",\"eventType\":", eventType)
+        writer.raw(",\"event\":")
+        writer.value(event)
+        writer.raw("}")
+        return writer.bytes
+    }
 
     public init(json: JSON) throws(EnvelopeError) {
         let fields = try EnvelopeFields(json, name: "batch row")

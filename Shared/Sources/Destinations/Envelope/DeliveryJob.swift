@@ -56,8 +56,29 @@ public struct DeliveryJob: Sendable, Equatable {
         return .object(object)
     }
 
-    /// The message value.
-    public func serialized() -> [UInt8] { json.serialized() }
+    /// The message value: the bytes of ``json``, written directly (no intermediate tree).
+    public func serialized() -> [UInt8] {
+        guard requests.allSatisfy(\.isDirectlyWritable) else { return json.serialized() }
+        var writer = EnvelopeWriter(capacity: 512 + messageId.utf8.count + eventName.utf8.count)
+        writer.member("{\"workspaceId\":", workspaceId)
+        writer.member(",\"sourceId\":", sourceId)
+        writer.member(",\"destinationId\":", destinationId)
+        writer.member(",\"destinationType\":", destinationType)
+        writer.member(",\"messageId\":", messageId)
+        writer.member(",\"userKey\":", userKey)
+        writer.member(",\"eventType\":", eventType)
+        writer.member(",\"eventName\":", eventName)
+        writer.member(",\"receivedAt\":", receivedAt)
+        writer.raw(",\"attempt\":")
+        writer.bytes.append(contentsOf: String(attempt).utf8)
+        writer.raw(",\"requests\":[")
+        for (index, request) in requests.enumerated() {
+            if index > 0 { writer.raw(",") }
+            request.write(to: &writer)
+        }
+        writer.raw("]}")
+        return writer.bytes
+    }
 
     public init(json: JSON) throws(EnvelopeError) {
         let fields = try EnvelopeFields(json, name: "delivery job")
