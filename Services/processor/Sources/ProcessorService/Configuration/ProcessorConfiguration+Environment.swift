@@ -8,7 +8,8 @@ extension ProcessorConfiguration {
         public var description: String { "\(variable): expected \(expected)" }
     }
 
-    /// Reads `KEEL_PROCESSOR_BATCH_SIZE`, `KEEL_PROCESSOR_DEDUP`, `KEEL_PROCESSOR_DEDUP_WINDOW`,
+    /// Reads `KEEL_PROCESSOR_BATCH_SIZE`, `KEEL_PROCESSOR_PIPELINE_DEPTH`,
+    /// `KEEL_PROCESSOR_MAPPING_CONCURRENCY`, `KEEL_PROCESSOR_DEDUP`, `KEEL_PROCESSOR_DEDUP_WINDOW`,
     /// `KEEL_PROCESSOR_ERROR_RETENTION` over the defaults.
     public init(topicPrefix: String, kafkaBrokers: String, environment: [String: String]) throws(EnvironmentError) {
         self.init(topics: Topics(prefix: topicPrefix), kafkaBrokers: kafkaBrokers)
@@ -17,6 +18,15 @@ extension ProcessorConfiguration {
                 throw EnvironmentError(variable: "KEEL_PROCESSOR_BATCH_SIZE", expected: "a positive integer")
             }
             maxBatchSize = size
+        }
+        for (variable, setting) in [
+            ("KEEL_PROCESSOR_PIPELINE_DEPTH", \Self.pipelineDepth), ("KEEL_PROCESSOR_MAPPING_CONCURRENCY", \Self.mappingConcurrency),
+        ] {
+            guard let text = environment[variable] else { continue }
+            guard let value = Int(text), (1...64).contains(value) else {
+                throw EnvironmentError(variable: variable, expected: "an integer from 1 to 64")
+            }
+            self[keyPath: setting] = value
         }
         if let text = environment["KEEL_PROCESSOR_DEDUP"] {
             switch text.lowercased() {

@@ -12,6 +12,13 @@ public struct ProcessorConfiguration: Sendable, Equatable {
     /// Messages per consumed batch: one dedup query, one produce-await and one offset store per
     /// batch. Default 2,000 (`KEEL_PROCESSOR_BATCH_SIZE`).
     public var maxBatchSize = 2000
+    /// Batches in flight at once: while the oldest are produced and committed, the next is
+    /// parsed, looked up and mapped. 1 processes batches strictly one after another. Default 4
+    /// (`KEEL_PROCESSOR_PIPELINE_DEPTH`).
+    public var pipelineDepth = 4
+    /// Tasks that parse and map one batch, each on whole partitions. Default 2
+    /// (`KEEL_PROCESSOR_MAPPING_CONCURRENCY`), the cores of the machines Keel targets.
+    public var mappingConcurrency = 2
     /// Whether to deduplicate on messageId. Default true (`KEEL_PROCESSOR_DEDUP`).
     public var dedupEnabled = true
     /// How long a messageId is remembered. Default 24 h (`KEEL_PROCESSOR_DEDUP_WINDOW`).

@@ -18,6 +18,10 @@ import Storage
 /// duplicate; downstream may see the replayed output twice, which the router and warehouse
 /// dedupe on messageId). A crash between 4 and the offset commit replays a batch whose ids are
 /// marked: it is dropped as duplicate, correctly, since its output was acknowledged.
+///
+/// ``prepare(_:)``, ``produce(_:)`` and ``commit(_:)`` are the steps separately, for
+/// ``BatchPipeline``: a later batch may be prepared while earlier ones are produced and
+/// committed; ids of batches in flight count as seen (``InFlightMessageIds``).
 public final class BatchProcessor: Sendable {
     let configuration: ProcessorConfiguration
     let pipeline: EventPipeline
@@ -28,6 +32,8 @@ public final class BatchProcessor: Sendable {
     let routing: RoutingCache
     let metrics: ProcessorMetrics
     let logger: Logger
+    /// Ids of prepared batches not yet committed (see ``InFlightMessageIds``).
+    let inFlight = InFlightMessageIds()
 
     public init(
         configuration: ProcessorConfiguration, pipeline: EventPipeline, database: Database, producer: KafkaProducer,
@@ -44,69 +50,100 @@ public final class BatchProcessor: Sendable {
         self.logger = logger
     }
 
-    /// Processes `batch`; when it returns, the batch's effects are durable and its offsets may be
-    /// stored. Throws after ``ProcessorConfiguration/batchAttempts`` failed attempts of a step.
+    /// Processes `batch` through every step, without pipelining; when it returns, the batch's
+    /// effects are durable and its offsets may be stored. Throws after
+    /// ``ProcessorConfiguration/batchAttempts`` failed attempts of a step.
     @discardableResult
     public func process(_ batch: [ConsumedMessage]) async throws -> PipelineCounts {
+        let prepared = try await prepare(batch)
+        try await produce(prepared)
+        try await commit(prepared)
+        return prepared.output.counts
+    }
+
+    /// Steps 1–2: parses, deduplicates (claiming the batch's ids in ``inFlight``) and maps the
+    /// batch into the messages to produce. Parsing and mapping run on up to
+    /// ``ProcessorConfiguration/mappingConcurrency`` tasks, each on whole partitions, so the
+    /// order per key is kept. Every successful `prepare` must be followed by ``commit(_:)`` or
+    /// the processor must stop: the batch's ids stay claimed until then.
+    public func prepare(_ batch: [ConsumedMessage]) async throws -> PreparedBatch {
         let start = ContinuousClock.now
+        let shards = Self.shards(of: batch, count: configuration.mappingConcurrency)
+
+        // 1. Parse, dropping ids repeated within the batch (per partition, so per shard).
+        let parsed = await concurrently(shards) { shard in self.parseShard(shard) }
         var output = PipelineOutput()
         output.counts.received = batch.count
+        for shard in parsed { output.append(shard.output) }
 
-        // 1. Parse and deduplicate.
-        var candidates: [(input: InputEvent, key: DedupStore.Key?)] = []
-        candidates.reserveCapacity(batch.count)
-        var inBatch = Set<DedupStore.Key>()
-        for message in batch {
-            guard let (input, key) = parse(message, into: &output) else { continue }
-            if let key, !inBatch.insert(key).inserted {
-                output.counts.duplicates += 1
-                continue
-            }
-            candidates.append((input, key))
-        }
-        var seen = Set<DedupStore.Key>()
+        // Deduplicate against batches in flight, then against processor.dedup.
+        var claimed: [DedupStore.Key] = []
+        var drop = Set<DedupStore.Key>()
         if configuration.dedupEnabled {
-            let keys = candidates.compactMap(\.key)
-            seen = try await withRetries("dedup lookup") { try await self.dedup.seen(keys, logger: self.logger) }
+            let keys = parsed.flatMap { $0.candidates.compactMap(\.key) }
+            drop = inFlight.claim(keys)
+            claimed = keys.filter { !drop.contains($0) }
+            do {
+                let lookup = claimed
+                let seen = try await withRetries("dedup lookup") { try await self.dedup.seen(lookup, logger: self.logger) }
+                if !seen.isEmpty {
+                    inFlight.release(seen)
+                    claimed.removeAll { seen.contains($0) }
+                    drop.formUnion(seen)
+                }
+            } catch {
+                inFlight.release(claimed)
+                throw error
+            }
         }
-        var inputs: [InputEvent] = []
-        inputs.reserveCapacity(candidates.count)
-        var marks: [DedupStore.Key] = []
-        for var candidate in candidates {
-            if let key = candidate.key {
-                if seen.contains(key) {
+
+        // 2. Timestamps and stages 3–4, per shard.
+        let table = routing.current()
+        let duplicates = drop
+        let mapped = await concurrently(parsed) { shard in
+            var output = PipelineOutput()
+            var inputs: [InputEvent] = []
+            inputs.reserveCapacity(shard.candidates.count)
+            for var candidate in shard.candidates {
+                if let key = candidate.key, duplicates.contains(key) {
                     output.counts.duplicates += 1
                     continue
                 }
-                marks.append(key)
+                TimestampCorrection.apply(to: &candidate.input.event)
+                inputs.append(candidate.input)
             }
-            TimestampCorrection.apply(to: &candidate.input.event)
-            inputs.append(candidate.input)
+            await self.pipeline.run(inputs, routing: table, into: &output)
+            return output
         }
+        for shard in mapped { output.append(shard) }
+        return PreparedBatch(messages: batch, output: output, marks: claimed, start: start)
+    }
 
-        // 2. Stages 3–4.
-        await pipeline.run(inputs, routing: routing.current(), into: &output)
-
-        // 3. Produce and wait for acknowledgements.
-        let messages = output.messages
+    /// Step 3: produces the batch's messages and waits for every acknowledgement.
+    public func produce(_ prepared: PreparedBatch) async throws {
+        let messages = prepared.output.messages
         if !messages.isEmpty {
             try await withRetries("produce") { try await self.producer.send(messages) }
         }
+    }
 
-        // 4. Mark ids and record errors.
-        var errorRows = output.errors
+    /// Step 4, after ``produce(_:)`` succeeded: marks the batch's ids and records its errors in
+    /// one transaction, then releases its claimed ids. The caller then stores the offsets.
+    public func commit(_ prepared: PreparedBatch) async throws {
+        var errorRows = prepared.output.errors
         if errorRows.count > configuration.maxErrorRowsPerBatch {
             logger.warning(
                 "too many processing errors in one batch; extra rows not stored",
                 metadata: ["stored": "\(configuration.maxErrorRowsPerBatch)", "dropped": "\(errorRows.count - configuration.maxErrorRowsPerBatch)"])
             errorRows.removeLast(errorRows.count - configuration.maxErrorRowsPerBatch)
         }
-        let toMark = configuration.dedupEnabled ? marks : []
+        let toMark = prepared.marks
         let rows = errorRows
         if !toMark.isEmpty || !rows.isEmpty {
             try await withRetries("record") { try await self.record(marks: toMark, errors: rows) }
         }
-        for error in output.errors.prefix(10) {
+        inFlight.release(toMark)
+        for error in prepared.output.errors.prefix(10) {
             logger.debug(
                 "processing error",
                 metadata: [
@@ -114,8 +151,56 @@ public final class BatchProcessor: Sendable {
                     LogKey.messageId: "\(error.messageId ?? "")", LogKey.error: "\(error.reason)",
                 ])
         }
-        metrics.record(output.counts, duration: ContinuousClock.now - start)
-        return output.counts
+        metrics.record(prepared.output.counts, duration: ContinuousClock.now - prepared.start)
+    }
+
+    /// A parsed shard: events that passed parsing and in-batch dedup, in input order.
+    struct ParsedShard: Sendable {
+        var candidates: [(input: InputEvent, key: DedupStore.Key?)] = []
+        var output = PipelineOutput()
+    }
+
+    private func parseShard(_ messages: [ConsumedMessage]) -> ParsedShard {
+        var shard = ParsedShard()
+        shard.candidates.reserveCapacity(messages.count)
+        var inBatch = Set<DedupStore.Key>()
+        for message in messages {
+            guard let (input, key) = parse(message, into: &shard.output) else { continue }
+            if let key, !inBatch.insert(key).inserted {
+                shard.output.counts.duplicates += 1
+                continue
+            }
+            shard.candidates.append((input, key))
+        }
+        return shard
+    }
+
+    /// Splits `batch` into at most `count` shards of whole partitions, keeping each partition's
+    /// messages in order.
+    static func shards(of batch: [ConsumedMessage], count: Int) -> [[ConsumedMessage]] {
+        guard count > 1 else { return [batch] }
+        var shards = [[ConsumedMessage]](repeating: [], count: count)
+        for message in batch {
+            shards[Int(UInt32(bitPattern: message.partition) % UInt32(count))].append(message)
+        }
+        return shards.filter { !$0.isEmpty }
+    }
+
+    /// Runs `body` on each element concurrently (the first on the calling task); results in order.
+    private func concurrently<Element: Sendable, Output: Sendable>(
+        _ elements: [Element], _ body: @escaping @Sendable (Element) async -> Output
+    ) async -> [Output] {
+        guard elements.count > 1 else { return await elements.asyncMap(body) }
+        return await withTaskGroup(of: (Int, Output).self) { group in
+            for index in elements.indices.dropFirst() {
+                let element = elements[index]
+                group.addTask { (index, await body(element)) }
+            }
+            var results = [Output?](repeating: nil, count: elements.count)
+            results[0] = await body(elements[0])
+            for await (index, result) in group { results[index] = result }
+            return results.map { $0! }
+        }
     }
 
     private func parse(_ message: ConsumedMessage, into output: inout PipelineOutput) -> (InputEvent, DedupStore.Key?)? {
@@ -185,5 +270,24 @@ public final class BatchProcessor: Sendable {
                 attempt += 1
             }
         }
+    }
+}
+
+/// A batch after ``BatchProcessor/prepare(_:)``: what to produce, mark and record.
+public struct PreparedBatch: Sendable {
+    /// The consumed messages (their offsets are stored after commit).
+    public let messages: [ConsumedMessage]
+    public let output: PipelineOutput
+    /// The dedup keys this batch claimed and marks on commit.
+    let marks: [DedupStore.Key]
+    let start: ContinuousClock.Instant
+}
+
+extension Array where Element: Sendable {
+    fileprivate func asyncMap<Output>(_ body: (Element) async -> Output) async -> [Output] {
+        var results: [Output] = []
+        results.reserveCapacity(count)
+        for element in self { results.append(await body(element)) }
+        return results
     }
 }

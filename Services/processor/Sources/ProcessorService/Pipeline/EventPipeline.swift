@@ -26,6 +26,13 @@ public struct PipelineOutput: Sendable {
     public var counts = PipelineCounts()
 
     public init() {}
+
+    /// Appends `other`'s messages and errors after these and adds its counts.
+    public mutating func append(_ other: PipelineOutput) {
+        messages.append(contentsOf: other.messages)
+        errors.append(contentsOf: other.errors)
+        counts.add(other.counts)
+    }
 }
 
 /// Stages 3–4 for a batch of events: per connected destination, the integrations filter, message

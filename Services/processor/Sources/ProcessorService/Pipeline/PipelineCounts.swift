@@ -23,4 +23,14 @@ public struct PipelineCounts: Sendable, Equatable {
     public var totalFiltered: Int { filtered.values.reduce(0, +) }
     public var totalJobs: Int { jobs.values.reduce(0, +) }
     public var totalErrors: Int { errors.values.reduce(0, +) }
+
+    /// Adds `other`'s counts to these.
+    public mutating func add(_ other: PipelineCounts) {
+        received += other.received
+        duplicates += other.duplicates
+        filtered.merge(other.filtered, uniquingKeysWith: +)
+        jobs.merge(other.jobs, uniquingKeysWith: +)
+        batchRows += other.batchRows
+        errors.merge(other.errors, uniquingKeysWith: +)
+    }
 }

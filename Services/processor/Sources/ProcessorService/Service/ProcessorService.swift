@@ -7,9 +7,11 @@ import Synchronization
 import WorkspaceConfig
 
 /// The processor's loop: migrate the `processor` schema, wait for the first workspace version,
-/// then for each consumed batch process it and store its offsets; prune the dedup window and old
-/// errors on the side. Stops after the current batch on graceful shutdown (the consumer then
-/// commits what was stored).
+/// then for each consumed batch process it and store its offsets, up to
+/// ``ProcessorConfiguration/pipelineDepth`` batches in flight (``BatchPipeline``); prune the dedup
+/// window and old errors on the side. On graceful shutdown it stops reading and finishes the
+/// batches in flight (offsets the consumer committed before they finished are read again by the
+/// next run, and dropped as duplicates).
 public final class ProcessorService: Service, Sendable {
     let consumer: KafkaConsumer
     let processor: BatchProcessor
@@ -46,9 +48,23 @@ public final class ProcessorService: Service, Sendable {
         ready.store(true, ordering: .releasing)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await self.pruneLoop() }
-            for await batch in consumer.messages.cancelOnGracefulShutdown() {
-                try await processor.process(batch)
-                consumer.storeOffsets(batch)
+            let consumer = self.consumer
+            let processor = self.processor
+            var pipeline = BatchPipeline<PreparedBatch>(
+                depth: configuration.pipelineDepth,
+                produce: { try await processor.produce($0) },
+                commit: { prepared in
+                    try await processor.commit(prepared)
+                    consumer.storeOffsets(prepared.messages)
+                })
+            do {
+                for await batch in consumer.messages.cancelOnGracefulShutdown() {
+                    try await pipeline.submit(try await processor.prepare(batch))
+                }
+                try await pipeline.finish()
+            } catch {
+                await pipeline.cancel()
+                throw error
             }
             group.cancelAll()
         }
