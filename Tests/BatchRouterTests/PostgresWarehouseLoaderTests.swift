@@ -78,6 +78,24 @@ final class PostgresWarehouseLoaderTests: XCTestCase {
         XCTAssertEqual(viewed, ["p1"])
     }
 
+    func testValuesRoundTripThroughCopy() async throws {
+        _ = try await loader.load(rows([
+            TestSupport.track("v1", properties: [
+                "note": "tab\there\nnew line \\ back\\slash ü \u{0}nul", "delta": -42, "zero": 0, "big": .int(Int64.max),
+                "flag": true, "off": false, "ratio": 0.25, "when": "2026-11-29T10:00:00.123Z", "list": [1, "a"],
+            ]),
+        ]))
+        let values = try await query(
+            """
+            SELECT note || '|' || delta || '|' || zero || '|' || big || '|' || flag || '|' || "off" || '|' || ratio || '|' ||
+                to_char(_when AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS') || '|' || list
+            FROM analytics.order_completed
+            """, as: String.self)
+        XCTAssertEqual(values, [
+            "tab\there\nnew line \\ back\\slash ü nul|-42|0|\(Int64.max)|true|false|0.25|2026-11-29 10:00:00.123|[1,\"a\"]"
+        ])
+    }
+
     func testUsersKeepTheLatestTraitsByReceivedAt() async throws {
         _ = try await loader.load(rows([
             TestSupport.identify("i1", user: "u1", traits: ["plan": "free", "email": "a@example.com"], receivedAt: "2026-11-29T10:00:00.000Z"),

@@ -161,7 +161,7 @@ public final class PostgresWarehouseLoader: WarehouseLoader {
         _ rows: [WarehouseRow], columns: [(name: String, type: ColumnType)], into table: String,
         on connection: PostgresConnection
     ) async throws {
-        let encoder = CopyTextEncoder(columns: columns)
+        var encoder = CopyTextEncoder(columns: columns)
         let chunk = copyChunkBytes
         try await connection.copyFrom(table: table, columns: columns.map(\.name), logger: logger) { writer in
             var buffer = ByteBufferAllocator().buffer(capacity: chunk + 4096)

@@ -70,6 +70,10 @@ if let databaseURL {
     let name = "keel_batch_bench_\(UInt32.random(in: 0...UInt32.max))"
     _ = try await Database.withDatabase(configuration: admin, logger: logger) { server in
         try await server.client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
+        if CommandLine.arguments.contains("--log-statements") {  // durations in the server's log
+            try await server.client.query(
+                PostgresQuery(unsafeSQL: "ALTER DATABASE \(name) SET log_min_duration_statement = 20"), logger: logger)
+        }
     }
     let loader = PostgresWarehouseLoader(
         configuration: .init(server: admin.withDatabase(name), schema: "bench"), logger: logger)
@@ -84,6 +88,11 @@ if let databaseURL {
     let buildTime = seconds(ContinuousClock.now - buildStart)
     let totalRows = batches.reduce(0) { $0 + $1.count }
 
+    // The load plan alone (client side: new columns, discards, merging per id).
+    let planStart = ContinuousClock.now
+    for batch in batches { _ = LoadPlan(rows: batch, existing: [:]) }
+    let planTime = seconds(ContinuousClock.now - planStart)
+
     let loadStart = ContinuousClock.now
     var loaded = 0
     for batch in batches { loaded += try await loader.load(batch).rows }
@@ -95,6 +104,7 @@ if let databaseURL {
     let replayTime = seconds(ContinuousClock.now - replayStart)
 
     print(String(format: "postgres  row building   %9d rows in %6.2f s  %9.0f rows/s", totalRows, buildTime, Double(totalRows) / buildTime))
+    print(String(format: "postgres  load plan only  %9d rows in %6.2f s  %9.0f rows/s", totalRows, planTime, Double(totalRows) / planTime))
     print(String(format: "postgres  load (COPY+merge) %6d rows in %6.2f s  %9.0f rows/s  (%.0f events/s)", loaded, loadTime, Double(loaded) / loadTime, Double(events) / loadTime))
     print(String(format: "postgres  replay of one batch %5d rows in %6.2f s  %9.0f rows/s", batches[0].count, replayTime, Double(batches[0].count) / replayTime))
     print(String(format: "postgres  build + load     %9d rows in %6.2f s  %9.0f rows/s", totalRows, buildTime + loadTime, Double(totalRows) / (buildTime + loadTime)))
