@@ -89,6 +89,25 @@ final class SnowflakeLoaderTests: XCTestCase {
         XCTAssertEqual(lines.first { $0["id"]?.stringValue == "m-2" }?["total"], .int(30))
         XCTAssertEqual(lines.first?["paid"], .bool(true))
         XCTAssertEqual(lines.first?["received_at"]?.stringValue?.hasPrefix("2026-11-29T12:00:00.123"), true)
+
+        // The server read those files (types checked as COPY converts JSON) and merged them.
+        XCTAssertEqual(state.rows["ORDER_COMPLETED"]?.keys.sorted(), ["m-1", "m-2"])
+        XCTAssertEqual(state.rows["ORDER_COMPLETED"]?["m-2"]?["TOTAL"], .int(30))
+        XCTAssertEqual(state.rows["USERS"]?["u1"]?["EMAIL"], .string("ada@example.com"))
+        XCTAssertEqual(state.rows["TRACKS"]?.count, 2)
+    }
+
+    func testAReplayedBatchMergesOntoTheSameIds() async throws {
+        let fixture = try await Fixture.start()
+        defer { Task { await fixture.server.stop() } }
+        let batch = try rows([order("m-1", total: "12"), order("m-2", total: "30")])
+        _ = try await fixture.loader().load(batch)
+        _ = try await fixture.loader().load(batch)  // a crash before the offset was stored replays it
+        let state = fixture.server.state.withLock { $0 }
+        XCTAssertEqual(state.rows["ORDER_COMPLETED"]?.count, 2)
+        XCTAssertEqual(state.rows["TRACKS"]?.count, 2)
+        XCTAssertEqual(state.copies.count, 4, "each load copied its own files")
+        XCTAssertEqual(Set(state.copies.map(\.source)).count, 4, "in a directory of its own")
     }
 
     func testSecondBatchWithANewFieldAddsTheColumn() async throws {
@@ -132,6 +151,9 @@ final class SnowflakeLoaderTests: XCTestCase {
         // The row itself is loaded without the value.
         let orders = try await stagedLines(fixture, staging: "KEEL_STAGE_0")
         XCTAssertEqual(orders.first { $0["id"]?.stringValue == "m-2" }?["total"], nil)
+        XCTAssertEqual(state.rows["KEEL_DISCARDS"]?.count, 1)
+        XCTAssertEqual(state.rows["ORDER_COMPLETED"]?["m-2"]?["TOTAL"], nil)
+        XCTAssertEqual(state.rows["ORDER_COMPLETED"]?["m-1"]?["TOTAL"], .int(12))
     }
 
     func testFailuresAreTypedAndNeverShowSecrets() async throws {

@@ -13,9 +13,10 @@ extension SnowflakeTestServer {
     }
 
     static func run(
-        _ statements: [String], bindings: [String], handle: String, server: SnowflakeTestServer, state: inout State
+        _ statements: [String], bindings: [String], files: [String: [UInt8]], handle: String, server: SnowflakeTestServer,
+        state: inout State
     ) -> (status: Int, body: [UInt8]) {
-        var temporary: [String: [String: String]] = [:]  // this request's session
+        var session = Session(files: files)
         var result: (columns: [String], rows: [[String?]]) = (["status"], [["Statement executed successfully."]])
         for statement in statements {
             state.statements.append(statement)
@@ -24,7 +25,7 @@ extension SnowflakeTestServer {
                 return (failure.status, errorBody(code: failure.code, message: message, sqlState: "42000", handle: handle))
             }
             do {
-                result = try execute(statement, bindings: bindings, server: server, state: &state, temporary: &temporary)
+                result = try execute(statement, bindings: bindings, server: server, state: &state, session: &session)
             } catch {
                 return (422, errorBody(code: error.code, message: error.message, sqlState: error.sqlState, handle: handle))
             }
@@ -49,7 +50,7 @@ extension SnowflakeTestServer {
 
     static func execute(
         _ statement: String, bindings: [String], server: SnowflakeTestServer, state: inout State,
-        temporary: inout [String: [String: String]]
+        session: inout Session
     ) throws(CatalogError) -> (columns: [String], rows: [[String?]]) {
         let placeholders = statement.filter { $0 == "?" }.count
         guard placeholders == bindings.count else {
@@ -94,13 +95,14 @@ extension SnowflakeTestServer {
         if scanner.skip("CREATE TEMPORARY TABLE ") {
             let name = try scanner.identifier()
             scanner.skip(" ")
-            temporary[name] = try scanner.columnDefinitions()
+            session.tables[name] = try scanner.columnDefinitions()
+            session.rows[name] = []
             return done
         }
         if statement == "BEGIN TRANSACTION" || statement == "COMMIT" { return done }
         if scanner.skip("COPY INTO ") {
             let staging = try scanner.identifier()
-            guard temporary[staging] != nil else {
+            guard let columns = session.tables[staging] else {
                 throw CatalogError(code: "002003", message: "SQL compilation error:\nTable '\(staging)' does not exist or not authorized.", sqlState: "42S02")
             }
             guard scanner.skip(" FROM ") else { throw .compilation("COPY without FROM") }
@@ -110,7 +112,12 @@ extension SnowflakeTestServer {
             }
             let source = String(rest[..<format.lowerBound])
             state.copies.append(Copy(staging: staging, source: source, hasCredentials: source.contains("CREDENTIALS = (AWS_KEY_ID = ")))
-            return (["file", "status", "rows_parsed", "rows_loaded"], [[source, "LOADED", "1", "1"]])
+            guard let url = SnowflakeTestServer.copySource(statement), let bytes = session.files[url] else {
+                throw CatalogError(code: "091016", message: "Remote file '\(SnowflakeTestServer.copySource(statement) ?? "?")' was not found.", sqlState: "22000")
+            }
+            let loaded = try load(bytes, into: columns)
+            session.rows[staging, default: []] += loaded
+            return (["file", "status", "rows_parsed", "rows_loaded"], [[url, "LOADED", String(loaded.count), String(loaded.count)]])
         }
         if scanner.skip("MERGE INTO ") {
             let table = try scanner.table(server)
@@ -119,7 +126,7 @@ extension SnowflakeTestServer {
             }
             guard scanner.skip(" t USING ") else { throw .compilation("unexpected MERGE") }
             let staging = try scanner.identifier()
-            guard let source = temporary[staging] else {
+            guard let source = session.tables[staging] else {
                 throw CatalogError(code: "002003", message: "SQL compilation error:\nTable '\(staging)' does not exist or not authorized.", sqlState: "42S02")
             }
             let rest = String(scanner.rest)
@@ -140,9 +147,70 @@ extension SnowflakeTestServer {
                 }
                 if !insertScanner.skip(", ") { break }
             }
-            return (["number of rows inserted", "number of rows updated"], [["1", "0"]])
+            // Keep the rows: an upsert on the key of the staged columns (for USERS, a NULL does
+            // not erase a known trait). The SQL's own expressions are not evaluated.
+            let keys = table == "KEEL_DISCARDS" ? ["TABLE_NAME", "COLUMN_NAME", "ROW_ID"] : ["ID"]
+            var inserted = 0, updated = 0
+            for row in session.rows[staging] ?? [] {
+                let id = keys.map { row[$0]?.stringValue ?? "" }.joined(separator: "\u{0}")
+                if var existing = state.rows[table]?[id] {
+                    for column in source.keys {
+                        let value = row[column] ?? .null
+                        if table == "USERS", value == .null { continue }
+                        existing[column] = value
+                    }
+                    state.rows[table]![id] = existing
+                    updated += 1
+                } else {
+                    state.rows[table, default: [:]][id] = row
+                    inserted += 1
+                }
+            }
+            return (["number of rows inserted", "number of rows updated"], [[String(inserted), String(updated)]])
         }
         throw .compilation("syntax error line 1 at position 0 unexpected '\(statement.prefix(20))'.")
+    }
+
+    /// This request's session: its temporary tables and the files its COPY statements read.
+    struct Session {
+        var files: [String: [UInt8]]
+        var tables: [String: [String: String]] = [:]
+        var rows: [String: [[String: JSON]]] = [:]
+    }
+
+    /// Parses NDJSON as `COPY … FILE_FORMAT = (TYPE = JSON) MATCH_BY_COLUMN_NAME =
+    /// CASE_INSENSITIVE` would: keys matched to columns ignoring case (others ignored), each value
+    /// converted to its column's type or the statement fails (ON_ERROR = ABORT_STATEMENT).
+    static func load(_ bytes: [UInt8], into columns: [String: String]) throws(CatalogError) -> [[String: JSON]] {
+        var rows: [[String: JSON]] = []
+        for (number, line) in bytes.split(separator: UInt8(ascii: "\n")).enumerated() {
+            guard let object = (try? JSON(parsing: Array(line)))?.objectValue else {
+                throw CatalogError(code: "100069", message: "Error parsing JSON: line \(number + 1)", sqlState: "22P02")
+            }
+            var row: [String: JSON] = [:]
+            for (key, value) in object {
+                guard let type = columns[key.uppercased()], value != .null else { continue }
+                let fits: Bool
+                // Snowflake also converts numeric and boolean strings, and anything to text.
+                switch (type, value) {
+                case ("NUMBER", .int): fits = true
+                case ("NUMBER", .string(let text)): fits = Int64(text) != nil
+                case ("FLOAT", .int), ("FLOAT", .double): fits = true
+                case ("FLOAT", .string(let text)): fits = Double(text) != nil
+                case ("BOOLEAN", .bool): fits = true
+                case ("BOOLEAN", .string(let text)): fits = ["true", "false"].contains(text.lowercased())
+                case ("TIMESTAMP_TZ", .string(let text)): fits = Timestamp(parsing: text) != nil
+                case ("TEXT", .string), ("TEXT", .int), ("TEXT", .double), ("TEXT", .bool): fits = true
+                default: fits = false
+                }
+                guard fits else {
+                    throw CatalogError(code: "100038", message: "Value '\(value.jsonString)' is not recognized as \(type) (column \(key.uppercased()), line \(number + 1))", sqlState: "22018")
+                }
+                row[key.uppercased()] = value
+            }
+            rows.append(row)
+        }
+        return rows
     }
 
     static func dataType(_ sqlType: String) throws(CatalogError) -> String {

@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import ObjectStorage
 import Synchronization
 import _CryptoExtras
 
@@ -49,6 +50,8 @@ final class SnowflakeTestServer: Sendable {
         var pollsBeforeDone = 1
         var pending: [String: (remaining: Int, body: [UInt8])] = [:]
         var failures: [Failure] = []
+        /// TABLE → ID → COLUMN → value: rows MERGE left in the target tables.
+        var rows: [String: [String: [String: JSON]]] = [:]
     }
 
     let state = Mutex(State())
@@ -61,9 +64,12 @@ final class SnowflakeTestServer: Sendable {
     let role: String
     let publicKey: _RSA.Signing.PublicKey
     let fingerprint: String
+    /// Where COPY reads `s3://` files from (moto in tests).
+    let s3: S3Client?
     private let task: Mutex<Task<Void, Error>?> = Mutex(nil)
 
-    private init(port: Int, account: String, user: String, database: String, schema: String, warehouse: String, role: String, publicKeyPEM: String, fingerprint: String) throws {
+    private init(port: Int, account: String, user: String, database: String, schema: String, warehouse: String, role: String, publicKeyPEM: String, fingerprint: String, s3: S3Client?) throws {
+        self.s3 = s3
         self.port = port
         self.account = account
         self.user = user
@@ -79,7 +85,7 @@ final class SnowflakeTestServer: Sendable {
 
     static func start(
         account: String, user: String, database: String, schema: String, warehouse: String, role: String,
-        publicKeyPEM: String, fingerprint: String
+        publicKeyPEM: String, fingerprint: String, s3: S3Client? = nil
     ) async throws -> SnowflakeTestServer {
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let box = Mutex<SnowflakeTestServer?>(nil)
@@ -87,7 +93,7 @@ final class SnowflakeTestServer: Sendable {
         router.post("/api/v2/statements") { request, _ -> Response in
             guard let server = box.withLock({ $0 }) else { return Response(status: .serviceUnavailable) }
             let body = try await request.body.collect(upTo: 16 << 20)
-            return server.submit(request, body: Array(body.readableBytesView))
+            return await server.submit(request, body: Array(body.readableBytesView))
         }
         router.get("/api/v2/statements/:handle") { request, context -> Response in
             guard let server = box.withLock({ $0 }) else { return Response(status: .serviceUnavailable) }
@@ -109,7 +115,7 @@ final class SnowflakeTestServer: Sendable {
         let port = await iterator.next() ?? 0
         let server = try SnowflakeTestServer(
             port: port, account: account, user: user, database: database, schema: schema, warehouse: warehouse, role: role,
-            publicKeyPEM: publicKeyPEM, fingerprint: fingerprint)
+            publicKeyPEM: publicKeyPEM, fingerprint: fingerprint, s3: s3)
         server.task.withLock { $0 = task }
         box.withLock { $0 = server }
         return server
@@ -151,7 +157,7 @@ final class SnowflakeTestServer: Sendable {
         return nil
     }
 
-    func submit(_ request: Request, body: [UInt8]) -> Response {
+    func submit(_ request: Request, body: [UInt8]) async -> Response {
         if let problem = authenticationProblem(request) {
             state.withLock { $0.rejected.append(problem) }
             return Self.error(401, code: "390144", message: "JWT token is invalid.", sqlState: "08001")
@@ -190,8 +196,16 @@ final class SnowflakeTestServer: Sendable {
         guard statements.count == 1 || bindings.isEmpty else {
             return Self.error(400, code: "002049", message: "bindings in a multi-statement request", sqlState: "22000")
         }
+        // COPY reads its files before the statements run (the catalog runs under a lock).
+        var files: [String: [UInt8]] = [:]
+        for statement in statements where statement.hasPrefix("COPY INTO ") {
+            guard let url = Self.copySource(statement), let s3, url.hasPrefix("s3://\(s3.configuration.bucket)/") else { continue }
+            files[url] = try? await s3.get(key: String(url.dropFirst("s3://\(s3.configuration.bucket)/".count)))
+        }
         let handle = UUID().uuidString.lowercased()
-        let outcome = state.withLock { state in Self.run(statements, bindings: bindings, handle: handle, server: self, state: &state) }
+        let outcome = state.withLock { state in
+            Self.run(statements, bindings: bindings, files: files, handle: handle, server: self, state: &state)
+        }
         let isAsync = state.withLock { state -> Bool in
             guard let pattern = state.asyncPattern, outcome.status == 200, statements.contains(where: { $0.contains(pattern) }) else { return false }
             state.pending[handle] = (state.pollsBeforeDone, outcome.body)
@@ -248,6 +262,13 @@ final class SnowflakeTestServer: Sendable {
         var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
         return Data(base64Encoded: base64).map(Array.init)
+    }
+
+    /// The `s3://…` URL of `COPY INTO … FROM '<url>' …`.
+    static func copySource(_ statement: String) -> String? {
+        guard let from = statement.range(of: " FROM '") else { return nil }
+        let rest = statement[from.upperBound...]
+        return rest.firstIndex(of: "'").map { String(rest[..<$0]) }
     }
 
     /// Splits on `;` outside single-quoted literals.

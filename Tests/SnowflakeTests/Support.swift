@@ -78,14 +78,14 @@ struct Fixture {
     /// Without `s3`, the stage points at a closed port (for tests of the SQL client alone).
     static func start(privateKey: String? = nil, s3 needsS3: Bool = true) async throws -> Fixture {
         let keys = try keys()
-        let server = try await SnowflakeTestServer.start(
-            account: "XY12345", user: "KEEL_LOADER", database: "ANALYTICS", schema: "KEEL", warehouse: "LOADING",
-            role: "LOADER", publicKeyPEM: keys.user.publicKeyPEM, fingerprint: keys.user.fingerprint)
         let s3Configuration = S3Configuration(
             bucket: "keel-sf-\(UInt32.random(in: 0...UInt32.max))", region: "us-east-1", endpoint: needsS3 ? try s3Endpoint() : "http://127.0.0.1:1",
             accessKeyId: "AKIDSNOWFLAKE", secretAccessKey: testSecretAccessKey)
         let s3 = try S3Client(configuration: s3Configuration, httpClient: .shared)
         if needsS3 { try await s3.createBucket() }
+        let server = try await SnowflakeTestServer.start(
+            account: "XY12345", user: "KEEL_LOADER", database: "ANALYTICS", schema: "KEEL", warehouse: "LOADING",
+            role: "LOADER", publicKeyPEM: keys.user.publicKeyPEM, fingerprint: keys.user.fingerprint, s3: needsS3 ? s3 : nil)
         let configuration = SnowflakeConfiguration(
             account: account, user: user, privateKeyPEM: privateKey ?? keys.user.privateKeyPEM, warehouse: "loading",
             database: "analytics", schema: "keel", role: "loader", baseURL: server.baseURL, s3: s3Configuration,

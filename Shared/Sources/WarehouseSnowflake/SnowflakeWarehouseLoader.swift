@@ -19,8 +19,8 @@ import Warehouse
 ///    Snowflake, so it cannot sit inside the load's transaction; every statement is idempotent;
 /// 4. runs the data in a second multi-statement request (one session): a temporary staging table
 ///    per table, then `BEGIN`, per table `COPY INTO` staging and `MERGE INTO` target on `id`, the
-///    discards the same way, `COMMIT`. A failing statement stops the request and the open
-///    transaction is rolled back when its session ends, so a load is all or nothing.
+///    discards the same way, `COMMIT`. A failing statement stops the request before `COMMIT`,
+///    so nothing of the load is committed; the batch-router retries the whole load.
 ///
 /// A replayed load merges onto the same ids and adds no row. Multi-statement requests take no
 /// bind variables, so the COPY source (and, with `.credentials`, the AWS keys) are literals in the
