@@ -63,6 +63,20 @@ final class SnowflakeSQLClientTests: XCTestCase {
         }
     }
 
+    func testReadsEveryPartitionOfALargeResult() async throws {
+        let fixture = try await Fixture.start(s3: false)
+        defer { Task { await fixture.server.stop() } }
+        let client = try fixture.client()
+        let columns = (0..<25).map { "\"C\($0)\" VARCHAR" }.joined(separator: ", ")
+        _ = try await client.query("CREATE TABLE IF NOT EXISTS \"ANALYTICS\".\"KEEL\".\"WIDE\" (\(columns))")
+        fixture.server.state.withLock { $0.partitionSize = 10 }
+        let sql = SnowflakeSQL(database: "ANALYTICS", schema: "KEEL")
+        let result = try await client.query(sql.schemaQuery, bindings: [.text("KEEL")])
+        XCTAssertEqual(result.rows.count, 25)
+        XCTAssertEqual(Set(result.rows.compactMap { $0[1] }).count, 25)
+        XCTAssertEqual(fixture.server.state.withLock { $0.partitionRequests }, 2)
+    }
+
     func testCompilationErrorIsNotRetryableAndCarriesCodeAndSQLState() async throws {
         let fixture = try await Fixture.start(s3: false)
         defer { Task { await fixture.server.stop() } }

@@ -31,12 +31,19 @@ extension SnowflakeTestServer {
             }
         }
         let rowType: [JSON] = result.columns.map { .object(["name": .string($0), "type": "text", "nullable": true]) }
+        var partitions = [result.rows]
+        if state.partitionSize > 0, result.rows.count > state.partitionSize {
+            partitions = stride(from: 0, to: result.rows.count, by: state.partitionSize).map {
+                Array(result.rows[$0..<min($0 + state.partitionSize, result.rows.count)])
+            }
+            state.partitions[handle] = partitions
+        }
         var body: JSONObject = [
             "resultSetMetaData": .object([
                 "numRows": .int(Int64(result.rows.count)), "format": "jsonv2", "rowType": .array(rowType),
-                "partitionInfo": .array([.object(["rowCount": .int(Int64(result.rows.count))])]),
+                "partitionInfo": .array(partitions.map { .object(["rowCount": .int(Int64($0.count))]) }),
             ]),
-            "data": .array(result.rows.map { .array($0.map { $0.map(JSON.string) ?? .null }) }),
+            "data": .array(partitions[0].map { .array($0.map { $0.map(JSON.string) ?? .null }) }),
             "code": "090001", "statementStatusUrl": .string("/api/v2/statements/\(handle)"), "sqlState": "00000",
             "statementHandle": .string(handle), "message": "Statement executed successfully.",
             "createdOn": .int(Int64(Date().timeIntervalSince1970 * 1000)),

@@ -50,6 +50,11 @@ final class SnowflakeTestServer: Sendable {
         var pollsBeforeDone = 1
         var pending: [String: (remaining: Int, body: [UInt8])] = [:]
         var failures: [Failure] = []
+        /// Results longer than this are split into partitions (0: no split).
+        var partitionSize = 0
+        /// Handle → the data of each partition.
+        var partitions: [String: [[[String?]]]] = [:]
+        var partitionRequests = 0
         /// TABLE → ID → COLUMN → value: rows MERGE left in the target tables.
         var rows: [String: [String: [String: JSON]]] = [:]
     }
@@ -221,6 +226,16 @@ final class SnowflakeTestServer: Sendable {
         if let problem = authenticationProblem(request) {
             state.withLock { $0.rejected.append(problem) }
             return Self.error(401, code: "390144", message: "JWT token is invalid.", sqlState: "08001")
+        }
+        if let partition = request.uri.queryParameters.get("partition").flatMap({ Int($0) }) {
+            let data = state.withLock { state -> [[String?]]? in
+                state.partitionRequests += 1
+                guard let partitions = state.partitions[handle], partitions.indices.contains(partition) else { return nil }
+                return partitions[partition]
+            }
+            guard let data else { return Self.error(404, code: "000709", message: "Partition not found", sqlState: "02000") }
+            let body: JSON = .object(["data": .array(data.map { .array($0.map { $0.map(JSON.string) ?? .null }) })])
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body.serialized())))
         }
         let answer = state.withLock { state -> [UInt8]?? in
             state.polls += 1
