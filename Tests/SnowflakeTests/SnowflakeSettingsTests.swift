@@ -27,6 +27,8 @@ final class SnowflakeSettingsTests: XCTestCase {
         XCTAssertEqual(configuration.stageAccess, .credentials)
         let jwt = try SnowflakeJWT(account: configuration.account, user: configuration.user, privateKeyPEM: configuration.privateKeyPEM)
         XCTAssertEqual(jwt.publicKeyFingerprint, try keys().user.fingerprint)
+        XCTAssertEqual(try SnowflakeConfiguration(settings: config()), configuration)
+        XCTAssertNotEqual(try SnowflakeConfiguration(settings: config(["secretAccessKey": "rotated"])), configuration)
         XCTAssertFalse(configuration.description.contains("very-secret-value"))
         XCTAssertFalse(configuration.description.contains("PRIVATE"))
     }

@@ -79,3 +79,17 @@ public struct SnowflakeConfiguration: Sendable, CustomStringConvertible {
         [privateKeyPEM, s3.secretAccessKey, s3.sessionToken ?? ""].filter { $0.count >= 4 }
     }
 }
+
+extension SnowflakeConfiguration: Equatable {
+    /// Same settings, so a cached loader can be reused (the batch-router compares destinations).
+    public static func == (lhs: SnowflakeConfiguration, rhs: SnowflakeConfiguration) -> Bool {
+        lhs.account == rhs.account && lhs.user == rhs.user && lhs.privateKeyPEM == rhs.privateKeyPEM
+            && lhs.warehouse == rhs.warehouse && lhs.database == rhs.database && lhs.schema == rhs.schema
+            && lhs.role == rhs.role && lhs.baseURL == rhs.baseURL && lhs.prefix == rhs.prefix
+            && lhs.stageAccess == rhs.stageAccess && lhs.statementTimeoutSeconds == rhs.statementTimeoutSeconds
+            && lhs.deadline == rhs.deadline && lhs.userAgent == rhs.userAgent
+            && lhs.s3.bucket == rhs.s3.bucket && lhs.s3.region == rhs.s3.region && lhs.s3.endpoint == rhs.s3.endpoint
+            && lhs.s3.pathStyle == rhs.s3.pathStyle && lhs.s3.accessKeyId == rhs.s3.accessKeyId
+            && lhs.s3.secretAccessKey == rhs.s3.secretAccessKey && lhs.s3.sessionToken == rhs.s3.sessionToken
+    }
+}
