@@ -245,7 +245,7 @@ let package = Package(
             .testTarget(
                 name: "RouterTests",
                 dependencies: [
-                    "RouterService", "KafkaTransport", "EventModel", "Storage", "StorageTesting", hummingbird, httpClient, nioCore,
+                    "RouterService", "Destinations", "KafkaTransport", "EventModel", "Storage", "StorageTesting", hummingbird, httpClient, nioCore,
                     .product(name: "HummingbirdTesting", package: "hummingbird"), postgres, logging, metrics,
                 ]
             ),

@@ -4,7 +4,8 @@ import EventModel
 ///
 /// - `apiKey` (required): the project's API key, sent in the body (`api_key`).
 /// - `region`: `US` (default, api2.amplitude.com) or `EU` (api.eu.amplitude.com); RudderStack's
-///   `residencyServer` (`standard`/`EU`) is accepted.
+///   `residencyServer` (`standard`/`EU`) is accepted. `endpoint` replaces the host (a proxy, or a
+///   local server in tests).
 /// - `pageEventName` / `screenEventName`: templates for page and screen event names, default
 ///   `Viewed {{name}} Page` / `Viewed {{name}} Screen`; an event without a name is sent as
 ///   `Loaded a Page` / `Loaded a Screen`.
@@ -29,6 +30,13 @@ struct AmplitudeConfig: Sendable {
         case "US", "STANDARD": baseURL = "https://api2.amplitude.com"
         case "EU": baseURL = "https://api.eu.amplitude.com"
         default: throw DestinationConfigError(key: regionKey, reason: "must be US or EU")
+        }
+        if let endpoint = try reader.optional("endpoint") {
+            guard endpoint.hasPrefix("https://") || endpoint.hasPrefix("http://") else {
+                throw DestinationConfigError(key: "endpoint", reason: "must be an http or https URL")
+            }
+            baseURL = endpoint
+            while baseURL.hasSuffix("/") { baseURL.removeLast() }
         }
         pageName = try Self.template(reader, "pageEventName", default: "Viewed {{name}} Page")
         screenName = try Self.template(reader, "screenEventName", default: "Viewed {{name}} Screen")
