@@ -71,7 +71,7 @@ public final class PostgresWarehouseLoader: WarehouseLoader {
         // A table that does not exist yet starts with a text `id`, whatever the first id looks like.
         var seeded = existing
         for row in input where seeded[row.table] == nil { seeded[row.table] = TableSchema(columns: ["id": .text]) }
-        let plan = LoadPlan(rows: input, existing: seeded)
+        let plan = await Self.plan(input, existing: seeded)
 
         var summary: [LoadSummary.Table] = []
         for table in plan.rows.keys.sorted() {
@@ -233,6 +233,24 @@ public final class PostgresWarehouseLoader: WarehouseLoader {
             schemas[table, default: TableSchema()].columns[column] = Self.columnType(dataType)
         }
         return schemas
+    }
+
+    /// `LoadPlan` per table, the tables planned concurrently (tables are planned independently;
+    /// this is client CPU the server waits for). Discards come out in table order.
+    static func plan(_ input: [WarehouseRow], existing: [String: TableSchema]) async -> LoadPlan.Merged {
+        var byTable: [String: [WarehouseRow]] = [:]
+        for row in input { byTable[row.table, default: []].append(row) }
+        if byTable.count == 1 { return LoadPlan.Merged([LoadPlan(rows: input, existing: existing)], existing: existing) }
+        let plans = await withTaskGroup(of: (String, LoadPlan).self) { group in
+            for (table, rows) in byTable {
+                let schema = existing[table].map { [table: $0] } ?? [:]
+                group.addTask { (table, LoadPlan(rows: rows, existing: schema)) }
+            }
+            var plans: [(String, LoadPlan)] = []
+            for await plan in group { plans.append(plan) }
+            return plans.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+        return LoadPlan.Merged(plans, existing: existing)
     }
 
     // MARK: Plumbing
