@@ -116,6 +116,10 @@ final class BatchRouterEndToEndTests: XCTestCase {
         for row in history where row.hasPrefix("lake|") {
             XCTAssertTrue(events.keys.contains(String(row.split(separator: "|")[5])), row)
         }
+        let metrics = router.metricsText
+        XCTAssertTrue(metrics.contains(#"keel_batch_files_uploaded_total{destination="lake"} \#(events.count)"#), metrics)
+        XCTAssertTrue(metrics.contains(#"keel_batch_bytes_uploaded_total{destination="disk"}"#), metrics)
+        XCTAssertTrue(metrics.contains(#"keel_batch_flush_duration_seconds_count{destination="lake",status="ok"}"#), metrics)
 
         await router.stop()
         producing.cancel()
@@ -188,6 +192,7 @@ final class BatchRouterEndToEndTests: XCTestCase {
         let tables = try await query(
             testDatabase.database, "SELECT DISTINCT table_name FROM batch_router.load_jobs ORDER BY 1", as: String.self)
         XCTAssertEqual(tables, ["order_completed", "tracks"])
+        XCTAssertTrue(second.metricsText.contains(#"keel_batch_rows_loaded_total{destination="wh"}"#), second.metricsText)
 
         await second.stop()
         producing.cancel()

@@ -15,6 +15,7 @@ import XCTest
 final class RunningBatchRouter: Sendable {
     let group: ServiceGroup
     let task: Task<Void, any Error>
+    let metrics = MetricsRegistry()
 
     init(
         cluster: MockKafkaCluster, database: TestDatabase, maxRows: Int = 100_000,
@@ -34,9 +35,16 @@ final class RunningBatchRouter: Sendable {
         ]
         group = try buildBatchRouter(
             configuration: configuration, settings: settings, secrets: SecretResolver(environment: ["TEST_S3_SECRET": "moto-secret"]),
-            logger: TestSupport.logger, metrics: MetricsRegistry(), afterFlush: afterFlush)
+            logger: TestSupport.logger, metrics: metrics, afterFlush: afterFlush)
         let group = self.group
         task = Task { try await group.run() }
+    }
+
+    /// The Prometheus text of the router's metrics.
+    var metricsText: String {
+        var buffer: [UInt8] = []
+        metrics.emit(into: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
     }
 
     func stop() async {
