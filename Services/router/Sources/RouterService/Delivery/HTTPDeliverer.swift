@@ -67,20 +67,25 @@ public struct HTTPDeliverer: Sendable {
     }
 
     private func send(_ request: DeliveryRequest, client: HTTPClient, completedRequests: Int, timeout: Duration) async -> AttemptResult {
-        let httpRequest: HTTPClient.Request
+        let httpRequest: HTTPClientRequest
         do {
             httpRequest = try Self.makeRequest(request)
         } catch {
             return .failed(DeliveryFailure(kind: .invalidJob, reason: "\(error)", retryable: false, completedRequests: completedRequests))
         }
         do {
-            // The delegate API: no response body stream or per-request span to set up, which the
-            // async `execute(_:timeout:)` costs on every request.
-            let delegate = ResponseCollector(maxBytes: maxResponseBytes)
-            let deadline = NIODeadline.now() + .nanoseconds(Int64(timeout.seconds * 1e9))
-            let response = try await client.execute(request: httpRequest, delegate: delegate, deadline: deadline).futureResult.get()
+            let response = try await client.execute(httpRequest, timeout: .nanoseconds(Int64(timeout.seconds * 1e9)))
+            let status = Int(response.status.code)
+            var body: [UInt8] = []
+            let keep = (200..<300).contains(status) ? 0 : OutcomeClassifier.excerptLimit
+            var read = 0
+            for try await chunk in response.body {
+                read += chunk.readableBytes
+                if body.count < keep { body += chunk.readableBytesView.prefix(keep - body.count) }
+                if read > maxResponseBytes { break }
+            }
             return OutcomeClassifier.classify(
-                status: response.status, retryAfter: response.retryAfter, body: response.excerpt, completedRequests: completedRequests
+                status: status, retryAfter: response.headers.first(name: "retry-after"), body: body, completedRequests: completedRequests
             )
         } catch let error as HTTPClientError {
             let isTimeout = error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout || error == .writeTimeout
@@ -100,13 +105,13 @@ public struct HTTPDeliverer: Sendable {
     }
 
     /// The AsyncHTTPClient request for a mapped request.
-    static func makeRequest(_ request: DeliveryRequest) throws -> HTTPClient.Request {
+    static func makeRequest(_ request: DeliveryRequest) throws -> HTTPClientRequest {
         guard request.url.hasPrefix("http://") || request.url.hasPrefix("https://") else {
             throw InvalidDeliveryJob(reason: "request URL is not http(s)")
         }
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(request.headers.count + 1)
-        for header in request.headers { headers.add(name: header.name, value: header.value) }
+        var httpRequest = HTTPClientRequest(url: request.url)
+        httpRequest.method = HTTPMethod(rawValue: request.method.uppercased())
+        for header in request.headers { httpRequest.headers.add(name: header.name, value: header.value) }
         let bytes: [UInt8]?
         switch (request.bodyFormat, request.body) {
         case (.none, _), (_, nil):
@@ -114,61 +119,20 @@ public struct HTTPDeliverer: Sendable {
         case (.json, .string(let text)?):
             // A pre-serialised body is sent as is.
             bytes = Array(text.utf8)
-            if !headers.contains(name: "content-type") { headers.add(name: "Content-Type", value: "application/json") }
+            if !httpRequest.headers.contains(name: "content-type") { httpRequest.headers.add(name: "Content-Type", value: "application/json") }
         case (.json, let body?):
             bytes = body.serialized()
-            if !headers.contains(name: "content-type") { headers.add(name: "Content-Type", value: "application/json") }
+            if !httpRequest.headers.contains(name: "content-type") { httpRequest.headers.add(name: "Content-Type", value: "application/json") }
         case (.form, let body?):
             bytes = Array(FormEncoding.encode(body).utf8)
-            if !headers.contains(name: "content-type") { headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded") }
+            if !httpRequest.headers.contains(name: "content-type") {
+                httpRequest.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            }
         }
-        let method = HTTPMethod(rawValue: request.method.uppercased())
-        do {
-            return try HTTPClient.Request(url: request.url, method: method, headers: headers, body: bytes.map { .bytes($0) })
-        } catch {
-            throw InvalidDeliveryJob(reason: "request URL is not valid")
+        if let bytes {
+            httpRequest.body = .bytes(ByteBuffer(bytes: bytes))
         }
-    }
-}
-
-/// Collects a response's status, `Retry-After` and, for a non-2xx answer, the first
-/// ``OutcomeClassifier/excerptLimit`` bytes of its body; the rest of the body is read and dropped
-/// (at most `maxBytes` are looked at; the deadline bounds the rest).
-///
-/// `@unchecked Sendable`: AsyncHTTPClient calls a delegate's methods one after another on the
-/// request's event loop, so its state is never touched concurrently.
-final class ResponseCollector: HTTPClientResponseDelegate, @unchecked Sendable {
-    struct Response: Sendable {
-        var status: Int
-        var retryAfter: String?
-        var excerpt: [UInt8]
-    }
-
-    private let maxBytes: Int
-    private var status = 0
-    private var retryAfter: String?
-    private var excerpt: [UInt8] = []
-    private var read = 0
-
-    init(maxBytes: Int) {
-        self.maxBytes = maxBytes
-    }
-
-    func didReceiveHead(task: HTTPClient.Task<Response>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
-        status = Int(head.status.code)
-        retryAfter = head.headers.first(name: "retry-after")
-        return task.eventLoop.makeSucceededVoidFuture()
-    }
-
-    func didReceiveBodyPart(task: HTTPClient.Task<Response>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
-        let keep = (200..<300).contains(status) ? 0 : OutcomeClassifier.excerptLimit
-        if read <= maxBytes && excerpt.count < keep { excerpt += buffer.readableBytesView.prefix(keep - excerpt.count) }
-        read += buffer.readableBytes
-        return task.eventLoop.makeSucceededVoidFuture()
-    }
-
-    func didFinishRequest(task: HTTPClient.Task<Response>) throws -> Response {
-        Response(status: status, retryAfter: retryAfter, excerpt: excerpt)
+        return httpRequest
     }
 }
 
