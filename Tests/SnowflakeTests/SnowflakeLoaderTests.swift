@@ -185,7 +185,27 @@ final class SnowflakeLoaderTests: XCTestCase {
             XCTAssertTrue(error.isRetryable)
         }
         fixture.server.state.withLock { $0.failures = [] }
+        let before = fixture.server.state.withLock { $0.statements.count }
         let summary = try await loader.load(try rows([order("m-1", total: "12")]))
         XCTAssertEqual(summary.rows, 2)
+        let after = fixture.server.state.withLock { Array($0.statements[before...]) }
+        XCTAssertTrue(after.first?.hasPrefix("SELECT table_name") == true, "a failed load forgets the cached schema")
+    }
+
+    func testAnUnreachableStageFailsRetryablyBeforeAnyData() async throws {
+        let fixture = try await Fixture.start(s3: false)  // the bucket's endpoint is a closed port
+        defer { Task { await fixture.server.stop() } }
+        let loader = try fixture.loader()
+        let batch = try rows([order("m-1", total: "12")])
+        do {
+            _ = try await loader.load(batch)
+            XCTFail("expected the load to fail")
+        } catch {
+            XCTAssertEqual(error.code, .unavailable)
+            XCTAssertTrue(error.isRetryable)
+            XCTAssertTrue(error.description.contains("stage upload"), error.description)
+        }
+        let statements = fixture.server.state.withLock { $0.statements }
+        XCTAssertEqual(statements.count, 1, "only the schema was read: \(statements)")
     }
 }

@@ -80,7 +80,8 @@ struct Fixture {
         let keys = try keys()
         let s3Configuration = S3Configuration(
             bucket: "keel-sf-\(UInt32.random(in: 0...UInt32.max))", region: "us-east-1", endpoint: needsS3 ? try s3Endpoint() : "http://127.0.0.1:1",
-            accessKeyId: "AKIDSNOWFLAKE", secretAccessKey: testSecretAccessKey)
+            accessKeyId: "AKIDSNOWFLAKE", secretAccessKey: testSecretAccessKey,
+            requestTimeoutSeconds: needsS3 ? 60 : 2)  // AsyncHTTPClient retries a refused connection until the deadline
         let s3 = try S3Client(configuration: s3Configuration, httpClient: .shared)
         if needsS3 { try await s3.createBucket() }
         let server = try await SnowflakeTestServer.start(
