@@ -137,6 +137,13 @@ public struct DeliveryPlan: Sendable, Equatable {
     }
 }
 
+/// What a planning mapping (Salesforce, Intercom identify) makes of one event.
+public enum PlanOutcome: Sendable, Equatable {
+    case plan(DeliveryPlan)
+    /// The event cannot be mapped; the reason never quotes configuration values.
+    case abort(reason: String)
+}
+
 extension DeliveryPlan {
     /// The plan as carried in a `DeliveryJob` (`"plan"`, beside `requests`):
     /// `{"steps":[{"name","request",when?:{"path":"a.b","equals":…,"negated":bool},"cacheSeconds"?}],"refreshOn401"?}`.

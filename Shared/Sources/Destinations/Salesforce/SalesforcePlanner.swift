@@ -20,10 +20,7 @@ import EventModel
 /// Not registered as a destination yet: the router cannot run plans (docs/destinations.md,
 /// "Multi-step delivery").
 public struct SalesforcePlanner: Sendable {
-    public enum Outcome: Sendable, Equatable {
-        case plan(DeliveryPlan)
-        case abort(reason: String)
-    }
+    public typealias Outcome = PlanOutcome
 
     static let standardFields: [String: String] = [
         "firstName": "FirstName", "first_name": "FirstName", "lastName": "LastName", "last_name": "LastName",
