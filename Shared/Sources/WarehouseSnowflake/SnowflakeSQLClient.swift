@@ -132,7 +132,8 @@ public struct SnowflakeSQLClient: Sendable {
     func send(_ method: HTTPMethod, path: String, body: [UInt8]?, deadline: ContinuousClock.Instant, retryAuthentication: Bool) async throws(SnowflakeError) -> Answer {
         let token: String
         do { token = try jwt.token() } catch { throw SnowflakeError(.configuration, message: error.description) }
-        var request = HTTPClientRequest(url: configuration.baseURL + path)
+        // `statementStatusUrl` is a path; take a full URL as it comes.
+        var request = HTTPClientRequest(url: path.hasPrefix("https://") || path.hasPrefix("http://") ? path : configuration.baseURL + path)
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         request.headers.add(name: "X-Snowflake-Authorization-Token-Type", value: "KEYPAIR_JWT")
