@@ -24,7 +24,8 @@ import WorkspaceConfig
 
 let count = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 200_000 : 200_000
 var logger = Logger(label: "keel.processor.bench")
-logger.logLevel = .error
+// KEEL_LOG_LEVEL=trace prints each batch's step durations to stderr.
+logger.logLevel = ProcessInfo.processInfo.environment["KEEL_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .error
 
 let workspaceYAML = """
     workspace: bench

@@ -116,6 +116,7 @@ public final class BatchProcessor: Sendable {
             return output
         }
         for shard in mapped { output.append(shard) }
+        logger.trace("batch prepared", metadata: ["events": "\(batch.count)", "duration": "\(ContinuousClock.now - start)"])
         return PreparedBatch(messages: batch, output: output, marks: claimed, start: start)
     }
 
@@ -123,7 +124,9 @@ public final class BatchProcessor: Sendable {
     public func produce(_ prepared: PreparedBatch) async throws {
         let messages = prepared.output.messages
         if !messages.isEmpty {
+            let start = ContinuousClock.now
             try await withRetries("produce") { try await self.producer.send(messages) }
+            logger.trace("batch produced", metadata: ["messages": "\(messages.count)", "duration": "\(ContinuousClock.now - start)"])
         }
     }
 
@@ -140,7 +143,9 @@ public final class BatchProcessor: Sendable {
         let toMark = prepared.marks
         let rows = errorRows
         if !toMark.isEmpty || !rows.isEmpty {
+            let start = ContinuousClock.now
             try await withRetries("record") { try await self.record(marks: toMark, errors: rows) }
+            logger.trace("batch recorded", metadata: ["marks": "\(toMark.count)", "duration": "\(ContinuousClock.now - start)"])
         }
         inFlight.release(toMark)
         for error in prepared.output.errors.prefix(10) {
