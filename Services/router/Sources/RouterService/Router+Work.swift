@@ -68,7 +68,10 @@ extension Router {
         case .failed(let failure):
             destinationMetrics.attempt(status: failure.statusCode.map { "\($0)" } ?? failure.kind.rawValue)
         }
-        let actions = scheduler.withLock { $0.completed(job, result: result, now: .now, jitter: Double.random(in: 0...1)) }
+        // Jitter only matters for a retry; a random number costs a getrandom(2) call on Linux.
+        let jitter: Double
+        if case .delivered = result { jitter = 0 } else { jitter = Double.random(in: 0...1) }
+        let actions = scheduler.withLock { $0.completed(job, result: result, now: .now, jitter: jitter) }
         inFlight.add(-1, ordering: .relaxed)
         handle(actions)
         signalRoomIfWaiting()
