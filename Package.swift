@@ -175,7 +175,7 @@ let package = Package(
             ),
             .executableTarget(
                 name: "DevKafka",
-                dependencies: ["KafkaTransport", argumentParser],
+                dependencies: ["KafkaTransport", argumentParser, logging],
                 path: "deploy/dev-kafka/Sources/DevKafka"
             ),
 
