@@ -108,6 +108,11 @@ public final class BatchRouter: Service, Sendable {
                 guard let interval = interval(for: row.destinationId, snapshot: snapshot) else {
                     state.withLock { $0.skip(message.topicPartition, offset: message.offset) }
                     metrics.dropped(reason: "unknown destination")
+                    if destinations.withLock({ $0.firstDrop(of: row.destinationId) }) {
+                        logger.warning(
+                            "dropping rows for a destination the batch-router does not load (not in the workspace, disabled, or an unsupported type)",
+                            metadata: [LogKey.destination: "\(row.destinationId)", LogKey.destinationType: "\(row.destinationType)"])
+                    }
                     continue
                 }
                 let pending = PendingRow(

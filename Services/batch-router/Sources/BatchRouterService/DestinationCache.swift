@@ -19,12 +19,20 @@ struct DestinationCache {
     private var version: Int64 = -1
     private var parsed: [String: Resolved] = [:]
     private var sinks: [String: (destination: BatchDestination, sink: any BatchSink)] = [:]
+    /// Destinations whose dropped rows were already logged under this workspace version.
+    private var dropsLogged: Set<String> = []
+
+    /// Whether this is the first dropped row of `id` under the current workspace version (log it once).
+    mutating func firstDrop(of id: String) -> Bool {
+        dropsLogged.insert(id).inserted
+    }
 
     mutating func destination(_ id: String, snapshot: WorkspaceSnapshot?, secrets: SecretResolver) -> Resolved {
         guard let snapshot else { return .gone }
         if snapshot.version != version {
             version = snapshot.version
             parsed = [:]
+            dropsLogged = []
         }
         if let resolved = parsed[id] { return resolved }
         let resolved: Resolved
