@@ -161,7 +161,7 @@ let package = Package(
         + service(
             "batch-router", "BatchRouter",
             dependencies: serviceBase + [
-                "ObjectStorage", "Warehouse", "WarehousePostgres", "Destinations", "CZlib", httpClient, postgres, nioCore,
+                "ObjectStorage", "Warehouse", "WarehousePostgres", "WarehouseSnowflake", "Destinations", "CZlib", httpClient, postgres, nioCore,
             ]
         )
         + service("extractor", "Extractor", dependencies: serviceBase)

@@ -66,4 +66,31 @@ final class BatchDestinationTests: XCTestCase {
         let missing = problem("postgres", ["host": "h", "database": "d", "user": "u", "password": "${NOT_SET}"])
         XCTAssertEqual(missing, "config.password: environment variable NOT_SET is not set")
     }
+
+    /// A `type: snowflake` destination goes to the Snowflake loader (docs/snowflake.md).
+    func testSnowflakeDestinationsAreRoutedToTheSnowflakeLoader() throws {
+        let key = "-----BEGIN PRIVATE KEY-----\\nMIIB\\n-----END PRIVATE KEY-----"
+        var config: JSON = [
+            "account": "xy12345", "user": "keel_loader", "privateKey": "${SF_KEY}", "warehouse": "loading",
+            "database": "analytics", "schema": "keel", "bucket": "stage", "accessKeyId": "AK",
+            "secretAccessKey": "${AWS_SECRET}",
+        ]
+        let secrets = SecretResolver(environment: ["SF_KEY": key, "AWS_SECRET": "s3cr3t"])
+        XCTAssertTrue(BatchDestination.types.contains("snowflake"))
+        let snowflake = try BatchDestination(destination("snowflake", config), secrets: secrets)
+        XCTAssertTrue(snowflake.isWarehouse)
+        XCTAssertEqual(snowflake.uploadInterval, .seconds(1800), "warehouses default to 30 minutes")
+        guard case .snowflake(let configuration) = snowflake.target else { return XCTFail("\(snowflake.target)") }
+        XCTAssertEqual(configuration.location, "snowflake://xy12345/ANALYTICS.KEEL")
+        XCTAssertEqual(configuration.s3.secretAccessKey, "s3cr3t")
+
+        config["bucket"] = nil
+        do throws(BatchDestinationError) {
+            _ = try BatchDestination(destination("snowflake", config), secrets: secrets)
+            XCTFail("a snowflake destination without a bucket")
+        } catch {
+            XCTAssertEqual(error.description, "bucket: is required")
+            XCTAssertFalse(error.description.contains("s3cr3t"))
+        }
+    }
 }

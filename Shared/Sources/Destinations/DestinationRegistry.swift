@@ -27,7 +27,7 @@ public struct DestinationRegistry: Sendable {
         BatchRowMapping.definition(type: "s3", displayName: "S3", secretConfigKeys: ["secretAccessKey"]),
         BatchRowMapping.definition(type: "local_storage", displayName: "Local Storage", secretConfigKeys: []),
         BatchRowMapping.definition(type: "postgres", displayName: "Postgres", secretConfigKeys: ["password"]),
-        BatchRowMapping.definition(type: "snowflake", displayName: "Snowflake", secretConfigKeys: ["password", "privateKey"]),
+        BatchRowMapping.definition(type: "snowflake", displayName: "Snowflake", secretConfigKeys: ["password", "privateKey", "secretAccessKey", "sessionToken"]),
     ])
 
     /// The definition of `type` (as written in the workspace file), or `nil` when unknown.

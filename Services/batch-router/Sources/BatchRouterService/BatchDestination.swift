@@ -3,6 +3,7 @@ import Foundation
 import ObjectStorage
 import Storage
 import WarehousePostgres
+import WarehouseSnowflake
 import WorkspaceConfig
 
 /// A batch destination's settings, read from its workspace `config` with `${ENV}` secrets
@@ -16,6 +17,8 @@ public struct BatchDestination: Sendable, Equatable {
         case localStorage(path: String, prefix: String)
         /// `type: postgres`: tables in a Postgres schema.
         case postgres(PostgresWarehouseConfiguration)
+        /// `type: snowflake`: tables in a Snowflake schema, staged through S3 (docs/snowflake.md).
+        case snowflake(SnowflakeConfiguration)
     }
 
     public struct S3Target: Sendable, Equatable {
@@ -52,7 +55,7 @@ public struct BatchDestination: Sendable, Equatable {
     }
 
     /// The destination types the batch-router handles.
-    public static let types: Set<String> = ["s3", "local_storage", "postgres"]
+    public static let types: Set<String> = ["s3", "local_storage", "postgres", "snowflake"]
 
     /// Reads `destination`'s settings; `secrets` resolves `${ENV}` references.
     public init(_ destination: Destination, secrets: SecretResolver) throws(BatchDestinationError) {
@@ -80,6 +83,13 @@ public struct BatchDestination: Sendable, Equatable {
             target = .localStorage(
                 path: config["path"]!.stringValue!, prefix: Self.trimmedPrefix(config["prefix"]?.stringValue))
             uploadInterval = interval ?? .seconds(5 * 60)
+        case "snowflake":
+            do throws(SnowflakeSettingsError) {
+                target = .snowflake(try SnowflakeConfiguration(settings: config))
+            } catch {
+                throw BatchDestinationError(key: error.key, reason: error.reason)
+            }
+            uploadInterval = interval ?? .seconds(30 * 60)
         default:
             let port = config["port"].flatMap { $0.intValue ?? $0.stringValue.flatMap { Int64($0) } } ?? 5432
             var tls: DatabaseConfiguration.TLSMode?
@@ -118,6 +128,8 @@ public struct BatchDestination: Sendable, Equatable {
             if let schema = config["schema"]?.stringValue, !isIdentifier(schema) {
                 issues.add("schema", "must be lower-case letters, digits and _")
             }
+        case "snowflake":
+            for problem in SnowflakeConfiguration.validate(config) { issues.add(problem.key, problem.reason) }
         default:
             issues.add("type", "is not a batch destination type")
         }

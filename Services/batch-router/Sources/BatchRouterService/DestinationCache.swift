@@ -3,6 +3,7 @@ import Logging
 import ObjectStorage
 import Warehouse
 import WarehousePostgres
+import WarehouseSnowflake
 import WorkspaceConfig
 
 /// Batch destinations of the current workspace version, parsed once per version, and their sinks,
@@ -73,6 +74,10 @@ struct DestinationCache {
             sink = WarehouseSink(
                 loader: PostgresWarehouseLoader(configuration: configuration, logger: logger), builder: RowBuilder(),
                 location: configuration.location)
+        case .snowflake(let configuration):
+            sink = WarehouseSink(
+                loader: try SnowflakeWarehouseLoader(configuration: configuration, httpClient: httpClient, logger: logger),
+                builder: RowBuilder(naming: WarehouseNaming(maxLength: 255)), location: configuration.location)
         }
         sinks[destination.id] = (destination, sink)
         return sink
@@ -82,6 +87,6 @@ struct DestinationCache {
     private static func placeholder(_ destination: Destination) -> BatchDestination {
         BatchDestination(
             id: destination.id, type: destination.type, target: .localStorage(path: "", prefix: ""),
-            uploadInterval: destination.type == "postgres" ? .seconds(30 * 60) : .seconds(5 * 60))
+            uploadInterval: destination.type == "postgres" || destination.type == "snowflake" ? .seconds(30 * 60) : .seconds(5 * 60))
     }
 }
