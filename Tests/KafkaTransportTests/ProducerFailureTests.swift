@@ -61,6 +61,36 @@ final class ProducerFailureTests: XCTestCase {
         try await assertAcknowledgedAreOnTopic(cluster, topic: topic, outcomes: outcomes)
     }
 
+    /// A send with a deadline stops waiting at the deadline with a retryable timeout, even when
+    /// librdkafka would keep the messages for much longer; reports arriving later are harmless.
+    func testSendWithDeadlineStopsWaitingInTime() async throws {
+        let cluster = try MockKafkaCluster(brokers: 1, logger: TestKafka.logger)
+        let topic = TestKafka.uniqueName("deadline")
+        try cluster.createTopic(topic, partitions: 1)
+        var configuration = TestKafka.producerConfiguration(cluster)
+        configuration.messageTimeout = .seconds(30)
+        configuration.requestTimeout = .seconds(30)
+        let producer = try KafkaProducer(configuration: configuration, logger: TestKafka.logger)
+        try await producer.waitUntilReady(timeout: .seconds(5), topics: [topic])
+
+        cluster.allBrokersDown()
+        let started = ContinuousClock.now
+        do {
+            try await producer.send([TestKafka.message(topic, key: "k", value: "late")], deadline: .now + .seconds(1))
+            XCTFail("expected a timeout while every broker is down")
+        } catch {
+            XCTAssertEqual(error.code, .timedOut)
+            XCTAssertTrue(error.isRetryable)
+        }
+        let elapsed = ContinuousClock.now - started
+        XCTAssertGreaterThanOrEqual(elapsed, .milliseconds(900))
+        XCTAssertLessThan(elapsed, .seconds(3), "the wait ends at the deadline, not at librdkafka's 30 s")
+
+        cluster.allBrokersUp()
+        // The producer keeps working, and a send with a far deadline still waits for its report.
+        try await producer.send([TestKafka.message(topic, key: "k", value: "after")], deadline: .now + .seconds(20))
+    }
+
     /// A message larger than the limit fails at once with a non-retryable error.
     func testTooLargeMessageFailsWithoutRetry() async throws {
         let cluster = try MockKafkaCluster(brokers: 1, logger: TestKafka.logger)

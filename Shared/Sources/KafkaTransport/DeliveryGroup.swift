@@ -11,6 +11,8 @@ final class DeliveryGroup: Sendable {
         var firstError: KafkaError?
         var continuation: UnsafeContinuation<KafkaError?, Never>?
         var finished = false
+        /// Set when the sender stopped waiting before every report arrived.
+        var expiredWith: KafkaError?
     }
 
     private let state: Mutex<State>
@@ -43,11 +45,25 @@ final class DeliveryGroup: Sendable {
         return last
     }
 
-    /// Suspends until every message has a delivery report; returns the first error, if any.
+    /// Stops the wait early with `error` unless every report already arrived. Reports that come
+    /// later are still counted (they release the group) but resume nobody.
+    func expire(error: KafkaError) {
+        let continuation = state.withLock { state -> UnsafeContinuation<KafkaError?, Never>? in
+            guard !state.finished, state.expiredWith == nil else { return nil }
+            state.expiredWith = error
+            defer { state.continuation = nil }
+            return state.continuation
+        }
+        continuation?.resume(returning: error)
+    }
+
+    /// Suspends until every message has a delivery report (or the wait expired); returns the
+    /// first error, if any.
     func wait() async -> KafkaError? {
         await withUnsafeContinuation { continuation in
             let immediate: KafkaError?? = state.withLock { state in
                 if state.finished { return .some(state.firstError) }
+                if let expired = state.expiredWith { return .some(expired) }
                 state.continuation = continuation
                 return .none
             }

@@ -51,7 +51,16 @@ public final class KafkaProducer: Service, Sendable {
         try await send(messages[...])
     }
 
-    private func send<Messages: Collection<OutgoingMessage>>(_ messages: Messages) async throws(KafkaError) {
+    /// Like `send(_:)`, but stops waiting at `deadline` and throws a retryable `.timedOut` when
+    /// some delivery reports have not arrived by then. The messages may still be written later:
+    /// the caller must treat the outcome as unknown (a client retry may duplicate them).
+    public func send(_ messages: [OutgoingMessage], deadline: ContinuousClock.Instant) async throws(KafkaError) {
+        try await send(messages[...], deadline: deadline)
+    }
+
+    private func send<Messages: Collection<OutgoingMessage>>(
+        _ messages: Messages, deadline: ContinuousClock.Instant? = nil
+    ) async throws(KafkaError) {
         guard !messages.isEmpty else { return }
         guard accepting.load(ordering: .acquiring) else { throw .shutDown("produce") }
         let group = DeliveryGroup(count: messages.count)
@@ -82,6 +91,15 @@ public final class KafkaProducer: Service, Sendable {
             }
             break
         }
+        guard let deadline else {
+            if let error = await group.wait() { throw error }
+            return
+        }
+        let timer = Task {
+            try await Task.sleep(until: deadline, clock: .continuous)
+            group.expire(error: KafkaError(RD_KAFKA_RESP_ERR__TIMED_OUT, context: "waiting for delivery reports"))
+        }
+        defer { timer.cancel() }
         if let error = await group.wait() { throw error }
     }
 

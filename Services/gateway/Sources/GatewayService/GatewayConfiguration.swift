@@ -15,8 +15,11 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var topicPrefix: String = "keel."
     /// How long a request may wait for Kafka's acknowledgements before it fails with 503
     /// (`KEEL_GATEWAY_ACK_TIMEOUT_MS`). The producer's `message.timeout.ms` and
-    /// `request.timeout.ms` are set from it in `main`, so a 503 means librdkafka gave the
-    /// messages up: the gateway never answers while they could still be written. Default 10 s.
+    /// `request.timeout.ms` are set from it in `main`, so a 503 normally means librdkafka gave the
+    /// messages up. librdkafka can take longer to decide when brokers vanish with requests in
+    /// flight; the gateway stops waiting at twice this timeout and answers 503 then too, although
+    /// the events may still be written (a retry may duplicate them; SDK-set messageIds are
+    /// deduplicated by the processor). Default 10 s.
     public var ackTimeout: Duration = .seconds(10)
     /// The producer's `linger.ms` (`KEEL_GATEWAY_KAFKA_LINGER_MS`): how long librdkafka waits to
     /// fill a batch. Every request waits for its acknowledgement, so this adds directly to the

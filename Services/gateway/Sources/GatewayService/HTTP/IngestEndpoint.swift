@@ -206,7 +206,10 @@ struct IngestPipeline: Sendable {
             throw failure
         }
         do {
-            try await producer.send(messages)
+            // librdkafka gives messages up after `ackTimeout` (message.timeout.ms), but in-flight
+            // requests to a dead broker can hold its verdict for several seconds more; never
+            // keep a client waiting past twice the timeout.
+            try await producer.send(messages, deadline: .now + configuration.ackTimeout * 2)
         } catch {
             logger.warning(
                 "Kafka did not acknowledge a request's events",
