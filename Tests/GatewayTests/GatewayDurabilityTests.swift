@@ -30,7 +30,9 @@ final class GatewayDurabilityTests: XCTestCase {
             }
             let elapsed = ContinuousClock.now - started
             XCTAssertEqual(outcomes, [.serviceUnavailable, .serviceUnavailable, .serviceUnavailable])
-            XCTAssertLessThan(elapsed, .seconds(8), "503 comes within the configured timeout")
+            // The gateway stops waiting at twice the ack timeout (6 s here); measured 503s came
+            // after 6–8.6 s on a loaded 2-core machine, so allow scheduling slack on top.
+            XCTAssertLessThan(elapsed, .seconds(10), "503 comes within twice the configured timeout, plus slack")
 
             harness.cluster.allBrokersUp()
             var accepted: [Int] = []
