@@ -9,7 +9,8 @@ import XCTest
 /// 503 within the acknowledgement timeout, and never a duplicate caused by the gateway.
 final class GatewayDurabilityTests: XCTestCase {
     func testBrokersDownGive503InTimeAndRetriesSucceedWithoutDuplicates() async throws {
-        let harness = try GatewayHarness(brokers: 3, ackTimeout: .seconds(3))
+        let ackTimeout = Duration.seconds(3)
+        let harness = try GatewayHarness(brokers: 3, ackTimeout: ackTimeout)
         try await harness.run { client in
             func send(_ id: Int) async throws -> TestResponse {
                 try await client.execute(
@@ -30,9 +31,11 @@ final class GatewayDurabilityTests: XCTestCase {
             }
             let elapsed = ContinuousClock.now - started
             XCTAssertEqual(outcomes, [.serviceUnavailable, .serviceUnavailable, .serviceUnavailable])
-            // The gateway stops waiting at twice the ack timeout (6 s here); measured 503s came
-            // after 6–8.6 s on a loaded 2-core machine, so allow scheduling slack on top.
-            XCTAssertLessThan(elapsed, .seconds(10), "503 comes within twice the configured timeout, plus slack")
+            // librdkafka gives the messages up after the ack timeout plus its 1 s timeout scan and
+            // reconnect attempts (4–10 s measured with three brokers down); the gateway stops
+            // waiting at twice the ack timeout whatever librdkafka does, so only scheduling slack
+            // comes on top.
+            XCTAssertLessThan(elapsed, ackTimeout * 2 + .seconds(2), "503 comes within twice the configured timeout")
 
             harness.cluster.allBrokersUp()
             var accepted: [Int] = []

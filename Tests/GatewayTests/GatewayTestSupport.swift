@@ -19,6 +19,8 @@ final class GatewayHarness: Sendable {
     let consumer: KafkaConsumer
     let topic: String
     let prefix: String
+    /// The producer's message timeout and the gateway's `ackTimeout`, set together as in `main`.
+    let ackTimeout: Duration
     /// Records by position on the topic: a consumer re-reading an offset after a rebalance (its
     /// at-least-once replay) is not a second copy on the topic.
     private let received = Mutex<(messages: [ConsumedMessage], positions: Set<String>)>(([], []))
@@ -34,6 +36,7 @@ final class GatewayHarness: Sendable {
     )
 
     init(brokers: Int = 1, ackTimeout: Duration = .seconds(10)) throws {
+        self.ackTimeout = ackTimeout
         cluster = try MockKafkaCluster(brokers: brokers, logger: Logger(label: "test.kafka.mock"))
         prefix = "t\(UInt32.random(in: 0...UInt32.max))."
         topic = Topics(prefix: prefix).ingest
@@ -64,6 +67,7 @@ final class GatewayHarness: Sendable {
         configuration.topicPrefix = prefix
         configuration.port = 0
         configuration.host = "127.0.0.1"
+        configuration.ackTimeout = ackTimeout
         configure(&configuration)
         let app = buildGateway(
             configuration: configuration, producer: producer, sources: sources, logger: Logger(label: "test.gateway"),
