@@ -53,6 +53,7 @@ let package = Package(
         .executable(name: "router-bench", targets: ["RouterBenchmark"]),
         .executable(name: "processor-bench", targets: ["ProcessorBenchmark"]),
         .executable(name: "batch-router-bench", targets: ["BatchRouterBenchmark"]),
+        .executable(name: "e2e-bench", targets: ["EndToEndBenchmark"]),
         .executable(name: "keel-dev-kafka", targets: ["DevKafka"]),
     ],
     dependencies: [
@@ -194,6 +195,11 @@ let package = Package(
                 dependencies: ["RouterService", "KafkaTransport", "EventModel", "Storage", hummingbird, httpClient, postgres, logging],
                 path: "Benchmarks/router/Sources/RouterBenchmark"
             ),
+            .executableTarget(
+                name: "EndToEndBenchmark",
+                dependencies: ["EventModel", hummingbird, httpClient, logging],
+                path: "Benchmarks/e2e/Sources/EndToEndBenchmark"
+            ),
 
             // MARK: Tests
             .testTarget(name: "EventModelTests", dependencies: ["EventModel"]),
@@ -258,6 +264,13 @@ let package = Package(
                     .product(name: "MetricsTestKit", package: "swift-metrics"),
                 ],
                 resources: [.copy("Resources")]
+            ),
+            .testTarget(
+                name: "EndToEndTests",
+                dependencies: [
+                    "GatewayService", "ProcessorService", "RouterService", "Destinations", "EventModel", "KafkaTransport",
+                    "Storage", "StorageTesting", "WorkspaceConfig", hummingbird, httpClient, nioCore, postgres, logging, lifecycle,
+                ]
             ),
         ]
 )
