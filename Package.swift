@@ -225,7 +225,10 @@ let package = Package(
                     .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
                 ]
             ),
-            .testTarget(name: "KafkaTransportTests", dependencies: ["KafkaTransport"]),
+            .testTarget(
+                name: "KafkaTransportTests",
+                dependencies: ["KafkaTransport", .product(name: "MetricsTestKit", package: "swift-metrics")]
+            ),
             .executableTarget(
                 name: "ProcessorBenchmark",
                 dependencies: ["ProcessorService", "Destinations", "EventModel", "KafkaTransport", "Storage", "WorkspaceConfig", postgres, logging, lifecycle],

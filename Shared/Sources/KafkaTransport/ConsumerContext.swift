@@ -24,10 +24,16 @@ final class ConsumerContext: ClientContext, @unchecked Sendable {
     let finished = OneShot<KafkaError?>()
     /// Set by the error callback when librdkafka reports a fatal error.
     let fatalError = Mutex<KafkaError?>(nil)
+    /// Where statistics go, when they are on (``KafkaConsumer/Configuration/statisticsInterval``).
+    let lag: ConsumerLagGauges?
 
-    init(logger: Logger, capacity: Int, events: AsyncStream<KafkaConsumer.AssignmentEvent>.Continuation) {
+    init(
+        logger: Logger, capacity: Int, events: AsyncStream<KafkaConsumer.AssignmentEvent>.Continuation,
+        lag: ConsumerLagGauges? = nil
+    ) {
         self.state = Mutex(State(handoff: BatchHandoff(capacity: capacity)))
         self.events = events
+        self.lag = lag
         super.init(logger: logger)
     }
 

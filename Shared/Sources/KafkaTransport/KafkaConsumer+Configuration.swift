@@ -35,6 +35,9 @@ extension KafkaConsumer {
         /// How long graceful shutdown waits for the batch being processed (so its offsets can
         /// still be stored and committed) before closing. Default 10 s.
         public var shutdownDrainTimeout: Duration = .seconds(10)
+        /// How often librdkafka's statistics update the lag gauge `keel_kafka_consumer_lag`
+        /// (`statistics.interval.ms`); `nil` turns statistics off. Default 15 s.
+        public var statisticsInterval: Duration? = .seconds(15)
         /// Any other librdkafka property; wins over the fields above. Setting
         /// `partition.assignment.strategy=cooperative-sticky` is supported.
         public var additionalProperties: [String: String] = [:]
@@ -58,6 +61,7 @@ extension KafkaConsumer {
                 "heartbeat.interval.ms": "\(heartbeatInterval.milliseconds)",
                 "max.poll.interval.ms": "\(maxPollInterval.milliseconds)",
                 "enable.partition.eof": "false",
+                "statistics.interval.ms": "\(statisticsInterval?.milliseconds ?? 0)",
             ]
             properties.merge(additionalProperties) { _, new in new }
             return properties

@@ -1,6 +1,7 @@
 import CRdKafka
 import Foundation
 import Logging
+import Metrics
 import ServiceLifecycle
 import Synchronization
 
@@ -46,7 +47,10 @@ public final class KafkaConsumer: Service, Sendable {
     /// Assignment changes (bounded to the newest 1,024 if nobody reads them). One reader.
     public let events: AsyncStream<AssignmentEvent>
 
-    public init(configuration: Configuration, logger: Logger) throws(KafkaError) {
+    /// `metrics` receives `keel_kafka_consumer_lag` (default: the process's `MetricsSystem`).
+    public init(
+        configuration: Configuration, logger: Logger, metrics: (any MetricsFactory)? = nil
+    ) throws(KafkaError) {
         guard !configuration.topics.isEmpty else { throw .configuration("no topics to subscribe to") }
         guard configuration.maxBatchSize >= 1, configuration.bufferedBatches >= 1 else {
             throw .configuration("maxBatchSize and bufferedBatches must be at least 1")
@@ -55,12 +59,16 @@ public final class KafkaConsumer: Service, Sendable {
         let (events, eventsContinuation) = AsyncStream.makeStream(
             of: AssignmentEvent.self, bufferingPolicy: .bufferingNewest(1024))
         self.events = events
+        let lag = configuration.statisticsInterval.map { _ in
+            ConsumerLagGauges(group: configuration.groupID, factory: metrics ?? MetricsSystem.factory)
+        }
         let context = ConsumerContext(
-            logger: logger, capacity: configuration.bufferedBatches, events: eventsContinuation)
+            logger: logger, capacity: configuration.bufferedBatches, events: eventsContinuation, lag: lag)
         client = try RdKafkaClient(type: RD_KAFKA_CONSUMER, properties: configuration.properties, context: context) {
             conf in
             rd_kafka_conf_set_rebalance_cb(conf, rebalanceCallback)
             rd_kafka_conf_set_error_cb(conf, consumerErrorCallback)
+            if lag != nil { rd_kafka_conf_set_stats_cb(conf, consumerStatisticsCallback) }
         }
         rd_kafka_poll_set_consumer(client.handle)
         messages = Messages(context: context)
