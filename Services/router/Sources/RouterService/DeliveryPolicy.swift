@@ -18,6 +18,14 @@ public struct DeliveryPolicy: Sendable, Hashable {
     public var requestsPerSecond: Double?
     /// Timeout of one HTTP request. Default 30 s.
     public var timeout: Duration
+    /// Whether jobs of a destination whose API has a batch endpoint are combined into batch
+    /// requests (docs/router.md, "Batching"). Default true; no effect for other types.
+    public var batching: Bool = true
+    /// How long a batch waits for more jobs after its first one, unless it fills up first.
+    /// Zero: a batch holds the jobs ready at once and leaves at once. Default 50 ms.
+    public var batchWindow: Duration = .milliseconds(50)
+    /// Jobs per batch request at most, under the tool's own limit; `nil` for the tool's limit.
+    public var batchMaxEvents: Int?
 
     public init(
         maxAttempts: Int = 100,
@@ -54,7 +62,8 @@ public struct DeliveryPolicy: Sendable, Hashable {
     ///
     /// ```yaml
     /// delivery: {maxAttempts: 20, maxRetrySeconds: 3600, minBackoffSeconds: 5, maxBackoffSeconds: 120,
-    ///            maxConcurrency: 8, requestsPerSecond: 50, timeoutSeconds: 10}
+    ///            maxConcurrency: 8, requestsPerSecond: 50, timeoutSeconds: 10,
+    ///            batch: true, batchWindowMillis: 50, batchMaxEvents: 500}
     /// ```
     public func applying(config: JSON?) -> DeliveryPolicy {
         guard let delivery = config?["delivery"], case .object = delivery else { return self }
@@ -70,6 +79,11 @@ public struct DeliveryPolicy: Sendable, Hashable {
         if let value = delivery["maxConcurrency"]?.intValue, value >= 1 { policy.maxConcurrency = Int(value) }
         if let value = delivery["requestsPerSecond"]?.doubleValue, value > 0 { policy.requestsPerSecond = value }
         if let value = seconds("timeoutSeconds"), value > .zero { policy.timeout = value }
+        if case .bool(let value)? = delivery["batch"] { policy.batching = value }
+        if let value = delivery["batchWindowMillis"]?.doubleValue, value >= 0, value <= 60_000 {
+            policy.batchWindow = .microseconds(Int64((value * 1000).rounded()))
+        }
+        if let value = delivery["batchMaxEvents"]?.intValue, value >= 1 { policy.batchMaxEvents = Int(value) }
         return policy
     }
 

@@ -14,6 +14,9 @@ extension Router {
             switch action {
             case .send(let job):
                 sends.append(job)
+            case .sendBatch(let jobs):
+                inFlight.add(1, ordering: .relaxed)
+                workContinuation.yield(.sendBatch(jobs))
             case .recordFailure(let job, let failure):
                 workContinuation.yield(.recordFailure(job, failure))
             case .retryScheduled(let job, let failure, let delay):
@@ -38,6 +41,8 @@ extension Router {
         switch item {
         case .send(let jobs):
             for job in jobs { await send(job) }
+        case .sendBatch(let jobs):
+            await sendBatch(jobs)
         case .recordFailure(let job, let failure):
             await recordFailure(job, failure)
         case .parkWriter:
@@ -130,7 +135,8 @@ extension Router {
     private func load(_ key: DeliveryKey, afterSeq: Int64, limit: Int) async {
         var rows: [(seq: Int64, job: DeliveryJob)] = []
         guard await retrying("load parked jobs", { rows = try await self.store.loadParked(key, afterSeq: afterSeq, limit: limit) }) else { return }
-        let actions = scheduler.withLock { $0.loadedParked(key, rows: rows, now: .now) }
+        let tickets = rows.map { batching.ticket(for: $0.job) }
+        let actions = scheduler.withLock { $0.loadedParked(key, rows: rows, now: .now, batches: tickets) }
         handle(actions)
     }
 

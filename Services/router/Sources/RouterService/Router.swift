@@ -35,6 +35,8 @@ public final class Router: Service, Sendable {
     enum Work: Sendable {
         /// The sends of one scheduler call: one stream element for all of them, one child task each.
         case send([ScheduledJob])
+        /// One batch request for several jobs (``Router/sendBatch(_:)``).
+        case sendBatch([ScheduledJob])
         case recordFailure(ScheduledJob, DeliveryFailure)
         case parkWriter
         case load(DeliveryKey, afterSeq: Int64, limit: Int)
@@ -51,6 +53,8 @@ public final class Router: Service, Sendable {
     let consumer: KafkaConsumer
     let store: RouterStore
     let deliverer: HTTPDeliverer
+    /// Batch specs per destination type (docs/router.md, "Batching").
+    let batching = Batching()
     let policies: DeliveryPolicyProvider
     let logger: Logger
     let metrics: RouterMetrics
@@ -120,11 +124,12 @@ public final class Router: Service, Sendable {
             let now = ContinuousClock.now
             var actions: [DeliveryScheduler.Action] = []
             var invalid: [(ConsumedMessage, InvalidDeliveryJob)] = []
-            var parsed: [(DeliveryJob, ConsumedMessage)] = []
+            var parsed: [(DeliveryJob, ConsumedMessage, BatchTicket?)] = []
             parsed.reserveCapacity(batch.count)
             for message in batch {
                 do {
-                    parsed.append((try DeliveryJob(parsing: message.value, key: message.key), message))
+                    let job = try DeliveryJob(parsing: message.value, key: message.key)
+                    parsed.append((job, message, batching.ticket(for: job)))
                 } catch let error as InvalidDeliveryJob {
                     invalid.append((message, error))
                 } catch {
@@ -133,7 +138,7 @@ public final class Router: Service, Sendable {
             }
             var policyCache: [String: DeliveryPolicy] = [:]
             scheduler.withLock { scheduler in
-                for (job, message) in parsed {
+                for (job, message, ticket) in parsed {
                     let policy: DeliveryPolicy
                     if let cached = policyCache[job.destinationId] {
                         policy = cached
@@ -143,7 +148,7 @@ public final class Router: Service, Sendable {
                         scheduler.updatePolicy(policy, destinationId: job.destinationId)
                     }
                     let partition = PartitionRef(topic: message.topic, partition: message.partition)
-                    actions += scheduler.enqueue(job, from: partition, offset: message.offset, policy: policy, now: now)
+                    actions += scheduler.enqueue(job, from: partition, offset: message.offset, policy: policy, now: now, batch: ticket)
                 }
             }
             if let last = batch.last {

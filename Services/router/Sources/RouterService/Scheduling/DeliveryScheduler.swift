@@ -1,3 +1,5 @@
+import struct Destinations.BatchGroup
+
 /// The router's delivery state machine: which job to send next, which to hold, which to park.
 ///
 /// Pure and synchronous (STYLE habit 4): the ``Router`` calls it under one lock and performs the
@@ -52,6 +54,10 @@ public struct DeliveryScheduler: Sendable {
         /// from the parked table (origin `.parked`) is delivered, its row must be deleted (it may be
         /// batched: later loads of the key read after the last loaded seq, so it is not read again).
         case send(ScheduledJob)
+        /// Send these jobs (two or more, of one destination and batch group, at most one per key,
+        /// in the order they became ready) as one batch request (their ``ScheduledJob/batch``
+        /// tickets), then call ``completedBatch(_:results:now:jitter:)`` with one result per job.
+        case sendBatch([ScheduledJob])
         /// The job finally failed: write it to failed events (deleting its parked row if it has one,
         /// in the same transaction), then call ``failureRecorded(_:)``.
         case recordFailure(ScheduledJob, DeliveryFailure)
@@ -111,6 +117,12 @@ public struct DeliveryScheduler: Sendable {
         var rateWindowStart: ContinuousClock.Instant?
         /// Finished jobs per second over the last full window.
         var lastWindowRate: Double?
+        /// Batches being filled, per group (jobs are heads of their keys, phase `.inFlight`).
+        var openBatches: [BatchGroup: OpenBatch] = [:]
+        /// Batches full or past their window, waiting for a concurrency slot or a token.
+        var closedBatches = FIFO<[ScheduledJob]>()
+        /// The batch window timer armed for this destination, if any.
+        var batchTimer: ContinuousClock.Instant?
 
         init(policy: DeliveryPolicy) {
             self.policy = policy
@@ -145,16 +157,27 @@ public struct DeliveryScheduler: Sendable {
     enum TimerTarget: Sendable {
         case key(DeliveryKey)
         case destination(String)
+        /// A destination's open batch reaches the end of its window.
+        case batchWindow(String)
+    }
+
+    /// A batch being filled.
+    struct OpenBatch: Sendable {
+        var jobs: [ScheduledJob] = []
+        var items = 0
+        var bytes = 0
+        var uniqueIds: Set<String> = []
+        var deadline: ContinuousClock.Instant
     }
 
     public let limits: Limits
-    private(set) var keys: [DeliveryKey: KeyState] = [:]
-    private(set) var destinations: [String: DestinationState] = [:]
+    var keys: [DeliveryKey: KeyState] = [:]
+    var destinations: [String: DestinationState] = [:]
     private var offsets: [PartitionRef: PartitionOffsetTracker] = [:]
     private var changedPartitions: Set<PartitionRef> = []
     private var parkOutbox = FIFO<ScheduledJob>()
     private var parkWriterRunning = false
-    private var timers = TimerHeap<TimerTarget>()
+    var timers = TimerHeap<TimerTarget>()
     private var armedTimer: ContinuousClock.Instant?
 
     public init(limits: Limits = Limits()) {
@@ -191,11 +214,13 @@ public struct DeliveryScheduler: Sendable {
         destinations[destinationId]!.policy = policy
     }
 
-    /// A job consumed from Kafka.
-    public mutating func enqueue(_ job: DeliveryJob, from partition: PartitionRef, offset: Int64, policy: DeliveryPolicy, now: ContinuousClock.Instant) -> [Action] {
+    /// A job consumed from Kafka, with its batch ticket when it may join a batch request.
+    public mutating func enqueue(
+        _ job: DeliveryJob, from partition: PartitionRef, offset: Int64, policy: DeliveryPolicy, now: ContinuousClock.Instant, batch: BatchTicket? = nil
+    ) -> [Action] {
         guard offsets[partition, default: PartitionOffsetTracker()].track(offset) else { return [] }
         var actions: [Action] = []
-        let scheduled = ScheduledJob(job: job, origin: .kafka(partition, offset: offset))
+        let scheduled = ScheduledJob(job: job, origin: .kafka(partition, offset: offset), batch: batch)
         let key = job.key
         let destinationId = key.destinationId
         if destinations[destinationId] == nil { destinations[destinationId] = DestinationState(policy: policy) }
@@ -249,6 +274,31 @@ public struct DeliveryScheduler: Sendable {
         guard keys[key]?.phase == .inFlight, keys[key]?.queue.peek({ $0.origin == sent.origin }) == true else { return [] }
         var actions: [Action] = []
         destinations[destinationId]!.inFlight -= 1
+        settle(sent, result: result, now: now, jitter: jitter, into: &actions)
+        pump(destinationId, now: now, into: &actions)
+        armTimerIfNeeded(into: &actions)
+        return actions
+    }
+
+    /// The outcome of a `.sendBatch`: one result per job, in the order sent. The request counted
+    /// once against the destination's concurrency; each job then moves on as after a `.send`.
+    public mutating func completedBatch(_ sent: [ScheduledJob], results: [AttemptResult], now: ContinuousClock.Instant, jitter: Double) -> [Action] {
+        guard let destinationId = sent.first?.key.destinationId, destinations[destinationId] != nil else { return [] }
+        var actions: [Action] = []
+        destinations[destinationId]!.inFlight -= 1
+        for (job, result) in zip(sent, results) {
+            guard keys[job.key]?.phase == .inFlight, keys[job.key]?.queue.peek({ $0.origin == job.origin }) == true else { continue }
+            settle(job, result: result, now: now, jitter: jitter, into: &actions)
+        }
+        pump(destinationId, now: now, into: &actions)
+        armTimerIfNeeded(into: &actions)
+        return actions
+    }
+
+    /// Moves a key on after its head's attempt: delivered, retry later, or record the failure.
+    private mutating func settle(_ sent: ScheduledJob, result: AttemptResult, now: ContinuousClock.Instant, jitter: Double, into actions: inout [Action]) {
+        let key = sent.key
+        let destinationId = key.destinationId
         switch result {
         case .delivered:
             finishHead(key, recorded: false, now: now, into: &actions)
@@ -283,9 +333,6 @@ public struct DeliveryScheduler: Sendable {
                 actions.append(.retryScheduled(head, failure, after: delay))
             }
         }
-        pump(destinationId, now: now, into: &actions)
-        armTimerIfNeeded(into: &actions)
-        return actions
     }
 
     /// A consumed message that is not a delivery job: its offset waits until the caller recorded
@@ -327,6 +374,10 @@ public struct DeliveryScheduler: Sendable {
                 guard destinations[id] != nil else { continue }
                 destinations[id]!.timerArmed = false
                 touched.insert(id)
+            case .batchWindow(let id):
+                guard destinations[id] != nil else { continue }
+                if let armed = destinations[id]!.batchTimer, armed <= now { destinations[id]!.batchTimer = nil }
+                touched.insert(id)
             }
         }
         for id in touched { pump(id, now: now, into: &actions) }
@@ -359,7 +410,10 @@ public struct DeliveryScheduler: Sendable {
     }
 
     /// Rows loaded for a `.loadParked`, in seq order. An empty answer means no more written rows.
-    public mutating func loadedParked(_ key: DeliveryKey, rows: [(seq: Int64, job: DeliveryJob)], now: ContinuousClock.Instant) -> [Action] {
+    /// `batches`, when given, holds the rows' batch tickets (same order).
+    public mutating func loadedParked(
+        _ key: DeliveryKey, rows: [(seq: Int64, job: DeliveryJob)], now: ContinuousClock.Instant, batches: [BatchTicket?] = []
+    ) -> [Action] {
         guard keys[key]?.loading == true, var keyState = keys.removeValue(forKey: key) else { return [] }
         keyState.loading = false
         var actions: [Action] = []
@@ -368,8 +422,9 @@ public struct DeliveryScheduler: Sendable {
             keyState.parkedRows = keyState.unwrittenParked
         } else {
             keyState.parkedRows = max(keyState.unwrittenParked, keyState.parkedRows - rows.count)
-            for row in rows {
-                keyState.queue.append(ScheduledJob(job: row.job, origin: .parked(seq: row.seq)))
+            for (index, row) in rows.enumerated() {
+                let batch = index < batches.count ? batches[index] : nil
+                keyState.queue.append(ScheduledJob(job: row.job, origin: .parked(seq: row.seq), batch: batch))
                 keyState.lastLoadedSeq = max(keyState.lastLoadedSeq, row.seq)
             }
             destinations[key.destinationId]!.queued += rows.count
@@ -477,14 +532,19 @@ public struct DeliveryScheduler: Sendable {
         actions.append(.loadParked(key, afterSeq: keyState.lastLoadedSeq, limit: limits.parkedLoadBatch))
     }
 
-    /// Sends ready heads of a destination while concurrency, rate and `Retry-After` allow.
+    /// Sends ready heads of a destination while concurrency, rate and `Retry-After` allow; heads
+    /// with a batch ticket join the destination's open batch of their group instead, which leaves
+    /// when full or at the end of its window (``DeliveryScheduler+Batching.swift``).
     private mutating func pump(_ destinationId: String, now: ContinuousClock.Instant, into actions: inout [Action]) {
         // Taken out of the table so that its ready queue is mutated in place (no copy per call).
         guard var destination = destinations.removeValue(forKey: destinationId) else { return }
-        defer { destinations[destinationId] = destination }
+        defer {
+            armBatchTimer(&destination, destinationId)
+            destinations[destinationId] = destination
+        }
         if let notBefore = destination.notBefore {
             if notBefore > now {
-                if !destination.ready.isEmpty && !destination.timerArmed {
+                if (!destination.ready.isEmpty || destination.hasBatches) && !destination.timerArmed {
                     destination.timerArmed = true
                     timers.push(notBefore, .destination(destinationId))
                 }
@@ -492,21 +552,11 @@ public struct DeliveryScheduler: Sendable {
             }
             destination.notBefore = nil
         }
+        guard emitClosedBatches(&destination, destinationId, now: now, into: &actions) else { return }
         while destination.inFlight < destination.policy.maxConcurrency, let key = destination.ready.first {
-            if let rate = destination.policy.requestsPerSecond {
-                let burst = max(1, rate)
-                if let last = destination.lastRefill {
-                    destination.tokens = min(burst, destination.tokens + (now - last).seconds * rate)
-                }
-                destination.lastRefill = now
-                if destination.tokens < 1 {
-                    if !destination.timerArmed {
-                        destination.timerArmed = true
-                        timers.push(now + .seconds((1 - destination.tokens) / rate), .destination(destinationId))
-                    }
-                    return
-                }
-                destination.tokens -= 1
+            let batchable = destination.policy.batching && keys[key]?.queue.first?.batch != nil
+            if !batchable {
+                guard takeToken(&destination, destinationId, now: now) else { return }
             }
             _ = destination.ready.popFirst()
             guard keys[key]?.phase == .ready, var keyState = keys.removeValue(forKey: key) else { continue }
@@ -522,10 +572,37 @@ public struct DeliveryScheduler: Sendable {
             }
             keyState.phase = .inFlight
             keys[key] = keyState
+            if batchable {
+                addToBatch(head, &destination, now: now)
+                guard emitClosedBatches(&destination, destinationId, now: now, into: &actions) else { return }
+                continue
+            }
             destination.inFlight += 1
             if destination.rateWindowStart == nil { destination.rateWindowStart = now }
             actions.append(.send(head))
         }
+        closeDueBatches(&destination, now: now)
+        _ = emitClosedBatches(&destination, destinationId, now: now, into: &actions)
+    }
+
+    /// Takes a token of the destination's bucket (always true without a rate limit); without one,
+    /// arms the refill timer and answers false.
+    mutating func takeToken(_ destination: inout DestinationState, _ destinationId: String, now: ContinuousClock.Instant) -> Bool {
+        guard let rate = destination.policy.requestsPerSecond else { return true }
+        let burst = max(1, rate)
+        if let last = destination.lastRefill {
+            destination.tokens = min(burst, destination.tokens + (now - last).seconds * rate)
+        }
+        destination.lastRefill = now
+        if destination.tokens < 1 {
+            if !destination.timerArmed {
+                destination.timerArmed = true
+                timers.push(now + .seconds((1 - destination.tokens) / rate), .destination(destinationId))
+            }
+            return false
+        }
+        destination.tokens -= 1
+        return true
     }
 
     private mutating func armTimerIfNeeded(into actions: inout [Action]) {

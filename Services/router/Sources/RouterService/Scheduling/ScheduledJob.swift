@@ -29,10 +29,13 @@ public struct ScheduledJob: Sendable {
     public var nextRequest: Int = 0
     /// Timeout of one HTTP request: the destination's policy when the job was last sent.
     public var timeout: Duration = .seconds(30)
+    /// How the job joins a batch request; `nil` when it is always sent alone.
+    public var batch: BatchTicket?
 
-    public init(job: DeliveryJob, origin: JobOrigin) {
+    public init(job: DeliveryJob, origin: JobOrigin, batch: BatchTicket? = nil) {
         self.job = job
         self.origin = origin
+        self.batch = batch
     }
 
     public var key: DeliveryKey { job.key }
