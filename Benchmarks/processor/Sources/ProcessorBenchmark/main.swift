@@ -8,7 +8,7 @@
 //    and marks included) consumes them and produces the delivery jobs; timed from start until
 //    every messageId is marked in `processor.dedup`.
 //
-// Usage: processor-bench [EVENTS] (default 200000); KEEL_PROCESSOR_BATCH_SIZE,
+// Usage: processor-bench [EVENTS] (default 200000); KEEL_BENCH_PIPELINE_ROUNDS, KEEL_PROCESSOR_BATCH_SIZE,
 // KEEL_PROCESSOR_PIPELINE_DEPTH and KEEL_PROCESSOR_MAPPING_CONCURRENCY are read as `processor` reads them. Needs KEEL_BENCH_DATABASE_URL (an admin URL
 // where it may CREATE DATABASE). Run via Benchmarks/processor/run, in release, with no build running.
 import Destinations
@@ -51,8 +51,8 @@ let workspaceYAML = """
     """
 
 /// ~700-byte events, like the gateway benchmark's.
+let padding = String(repeating: "x", count: 300)
 func record(_ index: Int) -> [UInt8] {
-    let padding = String(repeating: "x", count: 300)
     let names = ["Product Viewed", "Order Completed", "Signed Up", "Button Clicked"]
     let event = """
         {"type":"track","messageId":"bench-\(index)","anonymousId":"anon-\(index % 997)","userId":"user-\(index % 997)",\
@@ -75,16 +75,19 @@ func cpuSeconds() -> Double {
     return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 
+/// Prints events/s and the process CPU (user + sys) per event: on a shared machine the second is
+/// the steadier figure.
 func report(_ name: String, events: Int, seconds: Double, cpu: Double, extra: String = "") {
-    print(String(format: "%@: %d events in %.2f s = %.0f events/s (CPU %.0f%% of one core)%@",
-        name, events, seconds, Double(events) / seconds, cpu / seconds * 100, extra))
+    print(String(format: "%@: %d events in %.2f s = %.0f events/s, %.1f µs CPU/event (CPU %.0f%% of one core)%@",
+        name, events, seconds, Double(events) / seconds, cpu / Double(max(events, 1)) * 1e6, cpu / seconds * 100, extra))
 }
 
 let records = (0..<count).map(record)
 let workspace = try WorkspaceParser().parse(yaml: workspaceYAML).workspace
 
-// 1. Pipeline only.
-do {
+// 1. Pipeline only; KEEL_BENCH_PIPELINE_ROUNDS (default 1) repeats it, for profiles.
+let rounds = ProcessInfo.processInfo.environment["KEEL_BENCH_PIPELINE_ROUNDS"].flatMap { Int($0) } ?? 1
+for _ in 0..<rounds {
     let routing = RoutingTable(
         snapshot: WorkspaceSnapshot(version: 1, workspace: workspace), registry: .standard,
         secrets: SecretResolver(environment: [:]))

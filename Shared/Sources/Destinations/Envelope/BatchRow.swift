@@ -53,7 +53,7 @@ public struct BatchRow: Sendable, Equatable {
         writer.raw(",\"event\":")
         writer.value(event)
         writer.raw("}")
-        return writer.bytes
+        return writer.finish()
     }
 
     public init(json: JSON) throws(EnvelopeError) {

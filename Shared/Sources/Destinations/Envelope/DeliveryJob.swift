@@ -59,7 +59,7 @@ public struct DeliveryJob: Sendable, Equatable {
     /// The message value: the bytes of ``json``, written directly (no intermediate tree).
     public func serialized() -> [UInt8] {
         guard requests.allSatisfy(\.isDirectlyWritable) else { return json.serialized() }
-        var writer = EnvelopeWriter(capacity: 512 + messageId.utf8.count + eventName.utf8.count)
+        var writer = EnvelopeWriter(capacity: 1024 + messageId.utf8.count + eventName.utf8.count)
         writer.member("{\"workspaceId\":", workspaceId)
         writer.member(",\"sourceId\":", sourceId)
         writer.member(",\"destinationId\":", destinationId)
@@ -70,14 +70,14 @@ public struct DeliveryJob: Sendable, Equatable {
         writer.member(",\"eventName\":", eventName)
         writer.member(",\"receivedAt\":", receivedAt)
         writer.raw(",\"attempt\":")
-        writer.bytes.append(contentsOf: String(attempt).utf8)
+        writer.integer(attempt)
         writer.raw(",\"requests\":[")
         for (index, request) in requests.enumerated() {
             if index > 0 { writer.raw(",") }
             request.write(to: &writer)
         }
         writer.raw("]}")
-        return writer.bytes
+        return writer.finish()
     }
 
     public init(json: JSON) throws(EnvelopeError) {

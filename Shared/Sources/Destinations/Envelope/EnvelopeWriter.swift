@@ -4,27 +4,19 @@ import EventModel
 /// byte for byte what serialising the envelope's ``DeliveryJob/json`` gives (keys in the same
 /// order, the same escaping); the envelopes fall back to the tree where it would differ (repeated
 /// header or form names, whose later value replaces the earlier in place).
-struct EnvelopeWriter {
-    var bytes: [UInt8] = []
+struct EnvelopeWriter: ~Copyable {
+    /// One buffer for the whole envelope: mapped bodies are written into it, not serialised
+    /// apart and copied in.
+    var json: JSONWriter
 
-    init(capacity: Int) { bytes.reserveCapacity(capacity) }
+    init(capacity: Int) { json = JSONWriter(capacity: capacity) }
 
-    mutating func raw(_ text: StaticString) {
-        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
-    }
+    mutating func raw(_ text: StaticString) { json.raw(text) }
 
-    /// A quoted JSON string: copied as is when nothing needs escaping, else by EventModel's escaper.
-    mutating func string(_ value: String) {
-        var value = value
-        let copied = value.withUTF8 { utf8 -> Bool in
-            for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return false }
-            bytes.append(UInt8(ascii: "\""))
-            bytes.append(contentsOf: utf8)
-            bytes.append(UInt8(ascii: "\""))
-            return true
-        }
-        if !copied { JSON.serialize(string: value, into: &bytes) }
-    }
+    /// A quoted JSON string, escaped as EventModel's serialiser escapes it.
+    mutating func string(_ value: String) { json.string(value) }
+
+    mutating func integer(_ value: Int) { json.integer(Int64(value)) }
 
     /// `"key":"value",` style member: a quoted key (known not to need escaping), a colon, a string.
     mutating func member(_ key: StaticString, _ value: String) {
@@ -32,7 +24,10 @@ struct EnvelopeWriter {
         string(value)
     }
 
-    mutating func value(_ json: JSON) { json.serialize(into: &bytes) }
+    mutating func value(_ value: JSON) { json.value(value) }
+
+    /// The envelope's bytes.
+    consuming func finish() -> [UInt8] { json.finish() }
 
     /// Whether `names` has a repeat (compared exactly, as `JSONObject` does).
     static func hasRepeats(_ names: some Collection<String>) -> Bool {

@@ -19,6 +19,10 @@ struct GA4EcommerceEvent: Sendable {
     var itemsRequired: Bool = false
     /// Fixed parameters, e.g. `content_type` for share events.
     var constants: [(String, JSON)] = []
+    /// Spec properties this event's mapping uses (so not repeated as custom parameters):
+    /// `products`, the parameters' spec names, and the item fields' for single-product events.
+    /// Filled in once by ``table``.
+    var consumedKeys: Set<String> = []
 
     static let value: (String, [String]) = ("value", ["value", "revenue", "total", "price"])
     static let currency: (String, [String]) = ("currency", ["currency"])
@@ -29,7 +33,14 @@ struct GA4EcommerceEvent: Sendable {
     ]
 
     /// Keyed by the lower-cased spec event name.
-    static let table: [String: GA4EcommerceEvent] = [
+    static let table: [String: GA4EcommerceEvent] = specTable.mapValues { event in
+        var event = event
+        event.consumedKeys = Parameters.alwaysConsumed.union(event.parameters.flatMap(\.spec))
+        if case .singleProduct = event.items { event.consumedKeys.formUnion(itemFields.flatMap(\.spec)) }
+        return event
+    }
+
+    private static let specTable: [String: GA4EcommerceEvent] = [
         "products searched": .init(name: "search", parameters: [("search_term", ["query"])], items: .none),
         "product list viewed": .init(name: "view_item_list", parameters: listParameters, items: .products, itemsRequired: true),
         "product clicked": .init(name: "select_item", parameters: listParameters, items: .singleProduct, itemsRequired: true),

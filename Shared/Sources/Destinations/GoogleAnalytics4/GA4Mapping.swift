@@ -53,7 +53,7 @@ struct GA4Mapping: EventMapper {
             parameters.add("page_location", properties["url"] ?? page?["url"])
             parameters.add("page_title", properties["title"] ?? page?["title"])
             parameters.add("page_referrer", properties["referrer"] ?? page?["referrer"])
-            parameters.consumed.formUnion(["url", "title", "referrer"])
+            parameters.consumed = Parameters.pageConsumed
             parameters.addRemaining(properties)
         case .group:
             name = "join_group"
@@ -101,7 +101,12 @@ struct GA4Mapping: EventMapper {
 struct Parameters {
     var object = JSONObject()
     /// Spec properties already used by a mapping, not to be repeated as custom parameters.
-    var consumed: Set<String> = ["products"]
+    /// Always one of the shared sets below or an e-commerce event's
+    /// ``GA4EcommerceEvent/consumedKeys``: no set is built per event.
+    var consumed: Set<String> = Self.alwaysConsumed
+
+    static let alwaysConsumed: Set<String> = ["products"]
+    static let pageConsumed: Set<String> = ["products", "url", "title", "referrer"]
 
     mutating func add(_ name: String, _ value: JSON?) {
         guard let value, !value.isNull, object.count < GA4Mapping.parameterLimit, object[name] == nil else { return }
@@ -110,8 +115,8 @@ struct Parameters {
 
     /// Adds the mapped parameters and items of an e-commerce event; a failure reason or `nil`.
     mutating func addEcommerce(_ event: GA4EcommerceEvent, _ properties: JSONObject) -> String? {
+        consumed = event.consumedKeys
         for (ga4, spec) in event.parameters {
-            consumed.formUnion(spec)
             add(ga4, spec.lazy.compactMap { properties[$0] }.first { !$0.isNull })
         }
         for (name, value) in event.constants { add(name, value) }
@@ -125,7 +130,6 @@ struct Parameters {
             }
         case .singleProduct:
             if let item = GA4EcommerceEvent.item(from: properties) { items.append(item) }
-            consumed.formUnion(GA4EcommerceEvent.itemFields.flatMap(\.spec))
         }
         if event.itemsRequired, items.isEmpty {
             return "\(event.name) needs at least one product with a product_id or name"
@@ -150,10 +154,23 @@ struct Parameters {
         }
     }
 
+    /// `text` cut to `maxLength` characters. Counting characters walks grapheme clusters, so
+    /// it is avoided where bytes tell: at most `maxLength` bytes is at most `maxLength`
+    /// characters; ASCII without `\r` (the one ASCII byte that joins the next, in `\r\n`) has one
+    /// character per byte.
+    static func truncated(_ text: String, _ maxLength: Int) -> String {
+        let utf8 = text.utf8
+        if utf8.count <= maxLength { return text }
+        if utf8.allSatisfy({ $0 < 0x80 && $0 != 0x0D }) {
+            return String(decoding: utf8.prefix(maxLength), as: UTF8.self)
+        }
+        return text.count > maxLength ? String(text.prefix(maxLength)) : text
+    }
+
     /// Strings (cut to `maxLength` characters), numbers, and booleans as strings; `nil` else.
     static func scalar(_ value: JSON, maxLength: Int) -> JSON? {
         switch value {
-        case .string(let text): .string(text.count > maxLength ? String(text.prefix(maxLength)) : text)
+        case .string(let text): .string(truncated(text, maxLength))
         case .int, .double: value
         case .bool(let flag): .string(flag ? "true" : "false")
         default: nil

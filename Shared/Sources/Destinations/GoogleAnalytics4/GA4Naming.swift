@@ -29,7 +29,7 @@ enum GA4Naming {
         let name = snakeCase(raw, limit: 40)
         guard let first = name.unicodeScalars.first else { return .failure(.empty) }
         guard isLetter(first) else { return .failure(.startsWithNonLetter) }
-        if reservedEventNames.contains(name) || reservedPrefixes.contains(where: name.hasPrefix) {
+        if reservedEventNames.contains(name) || hasReservedPrefix(name) {
             return .failure(.reserved)
         }
         return .success(name)
@@ -37,7 +37,8 @@ enum GA4Naming {
 
     /// A parameter or user-property name, or `nil` when it cannot be used.
     static func parameterName(_ raw: String, limit: Int = 40) -> String? {
-        if reservedPrefixes.contains(where: raw.hasPrefix) { return nil }
+        if hasReservedPrefix(raw) { return nil }
+        if isValidName(raw, limit: limit) { return raw }
         let name = snakeCase(raw, limit: limit, lowercase: false)
         guard let first = name.unicodeScalars.first, isLetter(first) else { return nil }
         return name
@@ -57,6 +58,32 @@ enum GA4Naming {
         }
         while out.hasSuffix("_") { out.removeLast() }
         return String(out.prefix(limit))
+    }
+
+    /// Whether `name` starts with one of ``reservedPrefixes`` (compared byte for byte, as
+    /// `hasPrefix` does for these ASCII prefixes), looking at the first byte before comparing.
+    static func hasReservedPrefix(_ name: String) -> Bool {
+        switch name.utf8.first {
+        case UInt8(ascii: "_")?, UInt8(ascii: "f")?, UInt8(ascii: "g")?:
+            return reservedPrefixes.contains(where: name.hasPrefix)
+        default:
+            return false
+        }
+    }
+
+    /// Whether `raw` is already what ``snakeCase(_:limit:lowercase:)`` makes of it without
+    /// lower-casing: ASCII letters, digits and `_`, a letter first, no trailing `_`, at most
+    /// `limit` long. Most property names are; they then need no new string.
+    static func isValidName(_ raw: String, limit: Int) -> Bool {
+        let utf8 = raw.utf8
+        guard let first = utf8.first, utf8.count <= limit, utf8.last != UInt8(ascii: "_"),
+            (first | 0x20) &- UInt8(ascii: "a") < 26
+        else { return false }
+        for byte in utf8 {
+            let letter = (byte | 0x20) &- UInt8(ascii: "a") < 26
+            guard letter || byte &- UInt8(ascii: "0") < 10 || byte == UInt8(ascii: "_") else { return false }
+        }
+        return true
     }
 
     private static func isLetter(_ scalar: Unicode.Scalar) -> Bool {
