@@ -7,7 +7,7 @@ import EventModel
 ///   (Mixpanel's recommended service account; `project_id` goes in the query), or `apiSecret` (the
 ///   project's legacy API secret, as the Basic username with an empty password).
 /// - `dataResidency`: `US` (default, api.mixpanel.com), `EU` (api-eu.mixpanel.com) or `IN`
-///   (api-in.mixpanel.com).
+///   (api-in.mixpanel.com). `endpoint` replaces that host (a proxy, or a local server in tests).
 /// - `identityMergeApi`: `simplified` (default; Mixpanel's Simplified ID Merge) or `original`.
 /// - `groupKey` (default `company`): the group key group calls use.
 struct MixpanelConfig: Sendable {
@@ -39,6 +39,13 @@ struct MixpanelConfig: Sendable {
         case "EU": baseURL = "https://api-eu.mixpanel.com"
         case "IN": baseURL = "https://api-in.mixpanel.com"
         default: throw DestinationConfigError(key: "dataResidency", reason: "must be US, EU or IN")
+        }
+        if let endpoint = try reader.optional("endpoint") {
+            guard endpoint.hasPrefix("https://") || endpoint.hasPrefix("http://") else {
+                throw DestinationConfigError(key: "endpoint", reason: "must be an http or https URL")
+            }
+            baseURL = endpoint
+            while baseURL.hasSuffix("/") { baseURL.removeLast() }
         }
         let merge = (try reader.optional("identityMergeApi") ?? "simplified").lowercased()
         guard let identityMerge = IdentityMerge(rawValue: merge) else {

@@ -1,0 +1,130 @@
+import EventModel
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import Synchronization
+
+/// One HTTP request a cloud tool received, as the tool saw it.
+struct ReceivedRequest: Sendable, CustomStringConvertible {
+    /// The first path segment: which destination's base URL the request went to.
+    var destination: String
+    var method: String
+    /// The path after the destination segment, e.g. `/2/httpapi`.
+    var path: String
+    /// Decoded query parameters.
+    var query: [String: String]
+    /// Header values by lower-cased name.
+    var headers: [String: String]
+    var bodyText: String
+    /// The body parsed as JSON, when it is JSON.
+    var json: JSON?
+    /// The body parsed as `application/x-www-form-urlencoded`, when it is a form.
+    var form: [String: String]
+    /// What the tool answered.
+    var status: Int
+
+    var authorization: String? { headers["authorization"] }
+    var description: String { "\(status) \(method) /\(destination)\(path)" }
+}
+
+/// A local server standing in for the cloud tools: every destination's base URL points at
+/// `http://127.0.0.1:<port>/<destination>`. It records every request and answers the way the
+/// tool's public API documentation says (``ToolAPIs``), including the rejections a wrong key,
+/// token or payload gets, so a mapping that sent the wrong thing shows as a failed delivery.
+final class ToolServer: Sendable {
+    let port: Int
+    private let task: Task<Void, Error>
+    private let log = Mutex<[ReceivedRequest]>([])
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    private init(port: Int, task: Task<Void, Error>) {
+        self.port = port
+        self.task = task
+    }
+
+    private final class Box: Sendable {
+        let server = Mutex<ToolServer?>(nil)
+    }
+
+    /// Every request received so far (optionally for one destination), in arrival order.
+    func received(_ destination: String? = nil) -> [ReceivedRequest] {
+        log.withLock { all in destination.map { name in all.filter { $0.destination == name } } ?? all }
+    }
+
+    func stop() async {
+        task.cancel()
+        _ = try? await task.value
+    }
+
+    static func start(answer: @escaping @Sendable (ReceivedRequest) -> ToolAnswer) async throws -> ToolServer {
+        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let box = Box()
+        let router = Hummingbird.Router()
+        let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
+            let bytes = Array(try await request.body.collect(upTo: 4 << 20).readableBytesView)
+            var received = Self.describe(request, body: bytes)
+            let reply = answer(received)
+            received.status = reply.status
+            box.server.withLock { server in server?.log.withLock { $0.append(received) } }
+            var headers = HTTPFields()
+            if let contentType = reply.contentType { headers[.contentType] = contentType }
+            return Response(
+                status: .init(code: reply.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: reply.body)))
+        }
+        for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
+            router.on("**", method: method, use: handler)
+        }
+        var logger = Logger(label: "e2e.tools")
+        logger.logLevel = .critical
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
+            onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
+        let task = Task { try await app.runService() }
+        var iterator = portStream.makeAsyncIterator()
+        let port = await iterator.next() ?? 0
+        let server = ToolServer(port: port, task: task)
+        box.server.withLock { $0 = server }
+        return server
+    }
+
+    private static func describe(_ request: Request, body: [UInt8]) -> ReceivedRequest {
+        let fullPath = request.uri.path
+        let segments = fullPath.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: true)
+        let destination = segments.first.map(String.init) ?? ""
+        let rest = segments.count > 1 ? "/" + segments[1] : "/"
+        var headers: [String: String] = [:]
+        for field in request.headers { headers[field.name.canonicalName.lowercased()] = field.value }
+        let text = String(decoding: body, as: UTF8.self)
+        let isForm = headers["content-type"]?.hasPrefix("application/x-www-form-urlencoded") == true
+        return ReceivedRequest(
+            destination: destination, method: request.method.rawValue, path: rest, query: decodeQuery(request.uri.query ?? ""),
+            headers: headers, bodyText: text, json: isForm ? nil : try? JSON(parsing: body),
+            form: isForm ? decodeQuery(text) : [:], status: 0)
+    }
+
+    /// `a=1&b=x%20y` (also `+` for spaces, as forms encode them) → `["a": "1", "b": "x y"]`.
+    static func decodeQuery(_ text: String) -> [String: String] {
+        var result: [String: String] = [:]
+        for pair in text.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let decode: (Substring) -> String = { part in
+                String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(part)
+            }
+            result[decode(parts[0])] = parts.count > 1 ? decode(parts[1]) : ""
+        }
+        return result
+    }
+}
+
+/// A tool's answer: status, content type and body text.
+struct ToolAnswer: Sendable {
+    var status: Int
+    var contentType: String?
+    var body: String
+
+    static func json(_ status: Int, _ body: JSON) -> ToolAnswer { ToolAnswer(status: status, contentType: "application/json", body: body.jsonString) }
+    static func text(_ status: Int, _ body: String) -> ToolAnswer { ToolAnswer(status: status, contentType: "text/plain", body: body) }
+    static func empty(_ status: Int) -> ToolAnswer { ToolAnswer(status: status, contentType: nil, body: "") }
+}
