@@ -24,3 +24,7 @@ extension FixtureTests {
 extension FixtureTests {
     func testIntercomFixtures() throws { try runFixtures(type: "intercom") }
 }
+
+extension FixtureTests {
+    func testSalesforceFixtures() throws { try runFixtures(type: "salesforce") }
+}

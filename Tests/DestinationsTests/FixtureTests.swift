@@ -48,6 +48,7 @@ final class FixtureTests: XCTestCase {
     static func outcomeJSON(_ outcome: MappingOutcome) -> JSON {
         switch outcome {
         case .requests(let requests): ["requests": .array(requests.map(\.json))]
+        case .plan(let plan): ["plan": plan.json]
         case .batchRow(let row): ["batchRow": row]
         case .drop(let reason): ["drop": .string(reason)]
         case .abort(let reason): ["abort": .string(reason)]
@@ -68,7 +69,9 @@ final class FixtureTests: XCTestCase {
             for fixture in fixtures where fixture.json[path: "expected", "configError"] == nil {
                 guard let type = fixture.json["event"]?.messageType else { continue }
                 if definition.supportedMessageTypes.contains(type) {
-                    if fixture.json[path: "expected", "requests"] != nil || fixture.json[path: "expected", "drop"] != nil {
+                    if fixture.json[path: "expected", "requests"] != nil || fixture.json[path: "expected", "drop"] != nil
+                        || fixture.json[path: "expected", "plan"] != nil
+                    {
                         covered.insert(type)
                     }
                 } else {

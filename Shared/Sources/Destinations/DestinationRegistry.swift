@@ -24,6 +24,7 @@ public struct DestinationRegistry: Sendable {
         BrazeMapping.definition,
         SlackMapping.definition,
         IntercomMapping.definition,
+        SalesforceMapping.definition,
         BatchRowMapping.definition(type: "s3", displayName: "S3", secretConfigKeys: ["secretAccessKey"]),
         BatchRowMapping.definition(type: "local_storage", displayName: "Local Storage", secretConfigKeys: []),
         BatchRowMapping.definition(type: "postgres", displayName: "Postgres", secretConfigKeys: ["password"]),

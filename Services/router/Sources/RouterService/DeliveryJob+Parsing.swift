@@ -1,3 +1,4 @@
+import Destinations
 import EventModel
 
 /// A `keel.deliver.*` value that is not a usable delivery job. The description names the field,
@@ -23,7 +24,18 @@ extension DeliveryJob {
         guard let destinationId = value["destinationId"]?.stringValue ?? keyDestination else {
             throw InvalidDeliveryJob(reason: "missing destinationId")
         }
-        guard let requestsJSON = value["requests"]?.arrayValue else { throw InvalidDeliveryJob(reason: "missing requests") }
+        // The plan's format is Destinations' (one decoder for the processor's writer and the router).
+        var plan: DeliveryPlan?
+        if let planJSON = value["plan"], !planJSON.isNull {
+            do throws(EnvelopeError) {
+                plan = try DeliveryPlan(json: planJSON)
+            } catch {
+                throw InvalidDeliveryJob(reason: error.reason)
+            }
+        }
+        guard let requestsJSON = value["requests"]?.arrayValue ?? (plan != nil ? [] : nil) else {
+            throw InvalidDeliveryJob(reason: "missing requests")
+        }
         var requests: [DeliveryRequest] = []
         requests.reserveCapacity(requestsJSON.count)
         for (index, request) in requestsJSON.enumerated() {
@@ -56,6 +68,7 @@ extension DeliveryJob {
             eventName: value["eventName"]?.stringValue,
             receivedAtMillis: value["receivedAt"]?.stringValue.flatMap(Timestamp.parseMilliseconds),
             requests: requests,
+            plan: plan,
             raw: bytes
         )
     }

@@ -1,3 +1,4 @@
+import Destinations
 import EventModel
 
 /// One HTTP request of a delivery job, as the processor's mapping wrote it.
@@ -27,8 +28,9 @@ public struct DeliveryRequest: Sendable, Equatable {
 }
 
 /// A `DeliveryJob` from a `keel.deliver.<type>` topic (format in docs/architecture.md): the
-/// routing fields the router needs, the requests to send, and the original bytes, which are what
-/// gets parked, recorded as failed and replayed, so a replay sends exactly what was mapped.
+/// routing fields the router needs, the requests to send (or the multi-step ``plan`` to run), and
+/// the original bytes, which are what gets parked, recorded as failed and replayed, so a replay
+/// sends exactly what was mapped.
 public struct DeliveryJob: Sendable {
     public var workspaceId: String
     public var sourceId: String
@@ -41,6 +43,8 @@ public struct DeliveryJob: Sendable {
     /// When the gateway received the event (Unix milliseconds), for the end-to-end latency histogram.
     public var receivedAtMillis: Int64?
     public var requests: [DeliveryRequest]
+    /// A multi-step delivery (Destinations' ``DeliveryPlan``), run instead of ``requests``.
+    public var plan: DeliveryPlan?
     /// The job as it arrived.
     public var raw: [UInt8]
 
@@ -49,7 +53,7 @@ public struct DeliveryJob: Sendable {
     public init(
         workspaceId: String = "", sourceId: String = "", destinationId: String, destinationType: String,
         messageId: String, userKey: String, eventType: String = "track", eventName: String? = nil,
-        receivedAtMillis: Int64? = nil, requests: [DeliveryRequest], raw: [UInt8] = []
+        receivedAtMillis: Int64? = nil, requests: [DeliveryRequest], plan: DeliveryPlan? = nil, raw: [UInt8] = []
     ) {
         self.workspaceId = workspaceId
         self.sourceId = sourceId
@@ -61,6 +65,7 @@ public struct DeliveryJob: Sendable {
         self.eventName = eventName
         self.receivedAtMillis = receivedAtMillis
         self.requests = requests
+        self.plan = plan
         self.raw = raw
     }
 }

@@ -6,7 +6,7 @@ import EventModel
 public enum DestinationPreview {
     public static let mask = "****"
 
-    /// `{"requests":[…]}`, `{"drop":reason}`, `{"abort":reason}`, `{"batchRow":event}` or
+    /// `{"requests":[…]}`, `{"plan":{…}}` (a multi-step delivery), `{"drop":reason}`, `{"abort":reason}`, `{"batchRow":event}` or
     /// `{"error":…}` for an unknown type or an invalid configuration.
     public static func render(
         type: String, config: JSON, event: JSON, registry: DestinationRegistry = .standard
@@ -24,6 +24,9 @@ public enum DestinationPreview {
         switch definition.transform(event, with: mapper) {
         case .requests(let requests):
             return ["requests": .array(requests.map { masked($0, secrets: secrets).json })]
+        case .plan(var plan):
+            for index in plan.steps.indices { plan.steps[index].request = masked(plan.steps[index].request, secrets: secrets) }
+            return ["plan": plan.json]
         case .batchRow(let row): return ["batchRow": row]
         case .drop(let reason): return ["drop": .string(reason)]
         case .abort(let reason): return ["abort": .string(reason)]

@@ -4,6 +4,9 @@ import EventModel
 public enum MappingOutcome: Sendable, Equatable {
     /// Requests for a real-time destination, in the order the router must send them.
     case requests([DestinationRequest])
+    /// A delivery whose later requests depend on earlier answers (token, lookup, then write), run
+    /// by the router as one delivery (Salesforce; Intercom identify and group).
+    case plan(DeliveryPlan)
     /// The row for a batch destination (object storage or warehouse): the event to store.
     case batchRow(JSON)
     /// Not sent, by design (e.g. GA4 does not take identify calls). Counted, not an error.

@@ -11,9 +11,10 @@ import EventModel
 /// (a token) may be answered from a per-destination cache; on a 401 from a later step the runner
 /// drops that cache entry and runs the plan again once (`refreshOn401`).
 ///
-/// Status: the mappings that need it (Salesforce; Intercom identify and group) can build plans,
-/// and ``resolve(_:answers:)`` is the pure "answers → next request" function a runner calls; the
-/// router does not run plans yet (see docs/destinations.md, "Multi-step delivery").
+/// Salesforce and Intercom identify/group map events to plans (``MappingOutcome/plan(_:)``); the
+/// processor writes the plan into the `DeliveryJob` (``json``) and the router runs it, calling
+/// ``resolve(_:answers:)`` (the pure "answers → next request" function) before each step
+/// (docs/destinations.md, "Multi-step delivery").
 public struct DeliveryPlan: Sendable, Equatable {
     public struct Condition: Sendable, Equatable {
         /// `step.path…` into the answers.
@@ -164,5 +165,50 @@ extension DeliveryPlan {
             })
         if let refreshOn401 { object["refreshOn401"] = .string(refreshOn401) }
         return .object(object)
+    }
+}
+
+extension DeliveryPlan {
+    /// Reads a plan written by ``json``. Errors name the field, never a value.
+    public init(json: JSON) throws(EnvelopeError) {
+        guard let list = json["steps"]?.arrayValue, !list.isEmpty else {
+            throw EnvelopeError(code: .missingField, reason: "plan has no steps")
+        }
+        var steps: [Step] = []
+        steps.reserveCapacity(list.count)
+        var names = Set<String>()
+        for (index, item) in list.enumerated() {
+            guard let name = item["name"]?.stringValue, !name.isEmpty, !name.contains("."), names.insert(name).inserted else {
+                throw EnvelopeError(code: .wrongType, reason: "plan steps[\(index)].name is missing, repeated or has a dot")
+            }
+            guard let requestJSON = item["request"], let request = DestinationRequest(json: requestJSON) else {
+                throw EnvelopeError(code: .wrongType, reason: "plan step \(name) has a malformed request")
+            }
+            var condition: Condition?
+            if let when = item["when"], !when.isNull {
+                guard let path = when["path"]?.stringValue, !path.isEmpty else {
+                    throw EnvelopeError(code: .wrongType, reason: "plan step \(name) has a malformed when")
+                }
+                condition = Condition(
+                    path: path.split(separator: ".").map(String.init), equals: when["equals"] ?? .null,
+                    negated: when["negated"]?.boolValue ?? false)
+            }
+            var cacheSeconds: Int?
+            if let seconds = item["cacheSeconds"], !seconds.isNull {
+                guard let value = seconds.intValue, value > 0 else {
+                    throw EnvelopeError(code: .wrongType, reason: "plan step \(name) cacheSeconds is not a positive integer")
+                }
+                cacheSeconds = Int(value)
+            }
+            steps.append(Step(name: name, request: request, when: condition, cacheSeconds: cacheSeconds))
+        }
+        var refreshOn401: String?
+        if let refresh = json["refreshOn401"], !refresh.isNull {
+            guard let name = refresh.stringValue, names.contains(name) else {
+                throw EnvelopeError(code: .wrongType, reason: "plan refreshOn401 does not name a step")
+            }
+            refreshOn401 = name
+        }
+        self.init(steps: steps, refreshOn401: refreshOn401)
     }
 }

@@ -16,13 +16,15 @@ public struct DeliveryJob: Sendable, Equatable {
     public var receivedAt: String
     /// Delivery attempts so far: 0 from the processor; the router counts on.
     public var attempt: Int
-    /// The requests to make, in order.
+    /// The requests to make, in order (empty when the job has a ``plan``).
     public var requests: [DestinationRequest]
+    /// A multi-step delivery run instead of ``requests`` (`"plan"` in the JSON; absent when `nil`).
+    public var plan: DeliveryPlan?
 
     public init(
         workspaceId: String, sourceId: String, destinationId: String, destinationType: String, messageId: String,
         userKey: String, eventType: String, eventName: String, receivedAt: String, attempt: Int = 0,
-        requests: [DestinationRequest]
+        requests: [DestinationRequest], plan: DeliveryPlan? = nil
     ) {
         self.workspaceId = workspaceId
         self.sourceId = sourceId
@@ -35,6 +37,7 @@ public struct DeliveryJob: Sendable, Equatable {
         self.receivedAt = receivedAt
         self.attempt = attempt
         self.requests = requests
+        self.plan = plan
     }
 
     /// The Kafka key: `<destinationId>:<userKey>`.
@@ -53,12 +56,13 @@ public struct DeliveryJob: Sendable, Equatable {
         object["receivedAt"] = .string(receivedAt)
         object["attempt"] = .int(Int64(attempt))
         object["requests"] = .array(requests.map(\.json))
+        if let plan { object["plan"] = plan.json }
         return .object(object)
     }
 
     /// The message value: the bytes of ``json``, written directly (no intermediate tree).
     public func serialized() -> [UInt8] {
-        guard requests.allSatisfy(\.isDirectlyWritable) else { return json.serialized() }
+        guard plan == nil, requests.allSatisfy(\.isDirectlyWritable) else { return json.serialized() }
         var writer = EnvelopeWriter(capacity: 1024 + messageId.utf8.count + eventName.utf8.count)
         writer.member("{\"workspaceId\":", workspaceId)
         writer.member(",\"sourceId\":", sourceId)
@@ -92,7 +96,12 @@ public struct DeliveryJob: Sendable, Equatable {
         eventName = fields.optionalString("eventName") ?? ""
         receivedAt = fields.optionalString("receivedAt") ?? ""
         attempt = Int(json["attempt"]?.intValue ?? 0)
-        guard let list = json["requests"]?.arrayValue else {
+        if let planJSON = json["plan"], !planJSON.isNull {
+            plan = try DeliveryPlan(json: planJSON)
+        } else {
+            plan = nil
+        }
+        guard let list = json["requests"]?.arrayValue ?? (plan != nil ? [] : nil) else {
             throw EnvelopeError(code: .missingField, reason: "delivery job has no requests")
         }
         var requests: [DestinationRequest] = []

@@ -7,17 +7,13 @@ import EventModel
 ///   else the email trait; anonymous events abort (Intercom data events need a known user).
 ///   Metadata keeps scalar properties (Intercom accepts at most 10 keys, of simple types; nested
 ///   values are dropped, the first 10 kept).
-/// - identify and group → not delivered yet: Intercom creates contacts with `POST /contacts`
-///   but updates them with `PUT /contacts/{id}` after a `POST /contacts/search` by external_id or
-///   email, and attaching a company needs both Intercom ids (`POST /contacts/{id}/companies`).
-///   Those are several requests whose later ones depend on earlier answers, which the router
-///   cannot run yet (the multi-step design is in docs/destinations.md, "Multi-step delivery").
-///   They are left out of the supported types, so the processor filters them.
+/// - identify and group → a ``DeliveryPlan`` (``IntercomPlanner``): contact search, then create
+///   or update; company upsert, then attach the user. The router runs the plan as one delivery.
 /// - page, screen, alias → not supported.
 struct IntercomMapping: EventMapper {
     static let definition = DestinationDefinition(
         type: "intercom", displayName: "Intercom", integrationAliases: ["INTERCOM", "intercom"],
-        kind: .stream, supportedMessageTypes: [.track], secretConfigKeys: ["accessToken"],
+        kind: .stream, supportedMessageTypes: [.track, .identify, .group], secretConfigKeys: ["accessToken"],
         makeMapper: { config throws(DestinationConfigError) in IntercomMapping(config: try IntercomConfig(config)) }
     )
 
@@ -27,7 +23,14 @@ struct IntercomMapping: EventMapper {
     let config: IntercomConfig
 
     func map(_ event: JSON) -> MappingOutcome {
-        guard event.messageType == .track else {
+        switch event.messageType {
+        case .track: break
+        case .identify, .group:
+            switch IntercomPlanner(config: config).plan(event) {
+            case .plan(let plan): return .plan(plan)
+            case .abort(let reason): return .abort(reason: reason)
+            }
+        default:
             return .abort(reason: "message type \(event["type"]?.stringValue ?? "") is not supported by Intercom")
         }
         guard let name = event.eventName else { return .abort(reason: "track event has no event name") }

@@ -17,8 +17,8 @@ import EventModel
 /// standard fields (`firstName` → `FirstName`, …, address parts → `Street`, `City`, `State`,
 /// `PostalCode`, `Country`); other scalar traits to custom fields `<Name>__c`.
 ///
-/// Not registered as a destination yet: the router cannot run plans (docs/destinations.md,
-/// "Multi-step delivery").
+/// Registered as destination type `salesforce` (``SalesforceMapping``); the router runs the plan
+/// (docs/destinations.md, "Multi-step delivery").
 public struct SalesforcePlanner: Sendable {
     public typealias Outcome = PlanOutcome
 

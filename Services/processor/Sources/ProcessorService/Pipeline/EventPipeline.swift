@@ -132,14 +132,22 @@ public struct EventPipeline: Sendable {
         }
         guard let definition = destination.definition else { return }
         let key = Array(MessageKey.deliver(destinationId: destination.id, event: event).utf8)
-        switch definition.transform(event, with: mapper) {
-        case .requests(let requests):
+        let outcome = definition.transform(event, with: mapper)
+        switch outcome {
+        case .requests, .plan:
+            var requests: [DestinationRequest] = []
+            var plan: DeliveryPlan?
+            switch outcome {
+            case .requests(let mapped): requests = mapped
+            case .plan(let mapped): plan = mapped
+            default: break
+            }
             let job = DeliveryJob(
                 workspaceId: input.workspaceId, sourceId: input.sourceId, destinationId: destination.id,
                 destinationType: destination.type, messageId: input.messageId, userKey: event.userKey,
                 eventType: event["type"]?.stringValue ?? input.messageType.rawValue,
                 eventName: event.eventName ?? event["name"]?.stringValue ?? "",
-                receivedAt: event["receivedAt"]?.stringValue ?? "", requests: requests)
+                receivedAt: event["receivedAt"]?.stringValue ?? "", requests: requests, plan: plan)
             output.messages.append(
                 OutgoingMessage(topic: topics.deliver(destinationType: destination.type), key: key, value: job.serialized()))
             output.counts.jobs[destination.type, default: 0] += 1

@@ -6,7 +6,8 @@ import NIOHTTP1
 /// Sends a job's requests with the process's one `HTTPClient` and classifies the answer.
 ///
 /// Requests of a job go one after another from `nextRequest`; the first that is not 2xx ends the
-/// attempt, and the failure records how many were answered so a retry resumes there. Request
+/// attempt, and the failure records how many were answered so a retry resumes there. A job with a
+/// plan runs its steps instead (``deliverPlan(_:of:timeout:)``, in PlanRunner.swift). Request
 /// headers never appear in a failure: only the status, a response excerpt and a fixed reason.
 public struct HTTPDeliverer: Sendable {
     /// The client of destination types without their own.
@@ -15,9 +16,14 @@ public struct HTTPDeliverer: Sendable {
     public let clientsByType: [String: HTTPClient]
     /// Largest response body read; the rest is discarded.
     public var maxResponseBytes = 64 * 1024
+    /// Largest plan step answer kept for later steps' references (a longer one counts as no answer).
+    public var maxPlanAnswerBytes = 1 << 20
+    /// Cached plan step answers (tokens), shared by all jobs of this deliverer.
+    public let planAnswers: PlanAnswerCache
 
-    public init(client: HTTPClient, clientsByType: [String: HTTPClient] = [:]) {
+    public init(client: HTTPClient, clientsByType: [String: HTTPClient] = [:], planAnswers: PlanAnswerCache = PlanAnswerCache()) {
         self.client = client
+        self.planAnswers = planAnswers
         self.clientsByType = Dictionary(clientsByType.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { first, _ in first })
     }
 
@@ -51,12 +57,13 @@ public struct HTTPDeliverer: Sendable {
     }
 
     public func deliver(_ job: ScheduledJob, timeout: Duration) async -> AttemptResult {
+        if let plan = job.job.plan { return await deliverPlan(plan, of: job.job, timeout: timeout) }
         let requests = job.job.requests
         let client = client(forType: job.job.destinationType)
         var index = job.nextRequest
         var lastStatus = 204
         while index < requests.count {
-            let result = await send(requests[index], client: client, completedRequests: index, timeout: timeout)
+            let result = await send(requests[index], client: client, completedRequests: index, timeout: timeout).result
             switch result {
             case .delivered(let status): lastStatus = status
             case .failed: return result
@@ -66,40 +73,51 @@ public struct HTTPDeliverer: Sendable {
         return .delivered(statusCode: lastStatus)
     }
 
-    private func send(_ request: DeliveryRequest, client: HTTPClient, completedRequests: Int, timeout: Duration) async -> AttemptResult {
+    /// One request's outcome and, when `answerLimit` is set and it was answered 2xx, its body
+    /// (`nil` when longer than the limit).
+    func send(
+        _ request: DeliveryRequest, client: HTTPClient, completedRequests: Int, timeout: Duration, answerLimit: Int? = nil
+    ) async -> (result: AttemptResult, answer: [UInt8]?) {
         let httpRequest: HTTPClientRequest
         do {
             httpRequest = try Self.makeRequest(request)
         } catch {
-            return .failed(DeliveryFailure(kind: .invalidJob, reason: "\(error)", retryable: false, completedRequests: completedRequests))
+            return (.failed(DeliveryFailure(kind: .invalidJob, reason: "\(error)", retryable: false, completedRequests: completedRequests)), nil)
         }
         do {
             let response = try await client.execute(httpRequest, timeout: .nanoseconds(Int64(timeout.seconds * 1e9)))
             let status = Int(response.status.code)
             var body: [UInt8] = []
-            let keep = (200..<300).contains(status) ? 0 : OutcomeClassifier.excerptLimit
+            let success = (200..<300).contains(status)
+            let keep = success ? (answerLimit ?? 0) : OutcomeClassifier.excerptLimit
+            let readLimit = max(maxResponseBytes, keep)
             var read = 0
             for try await chunk in response.body {
                 read += chunk.readableBytes
                 if body.count < keep { body += chunk.readableBytesView.prefix(keep - body.count) }
-                if read > maxResponseBytes { break }
+                if read > readLimit { break }
             }
-            return OutcomeClassifier.classify(
+            let result = OutcomeClassifier.classify(
                 status: status, retryAfter: response.headers.first(name: "retry-after"), body: body, completedRequests: completedRequests
             )
+            return (result, success && answerLimit != nil && read <= keep ? body : nil)
         } catch let error as HTTPClientError {
             let isTimeout = error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout || error == .writeTimeout
-            return .failed(
-                DeliveryFailure(
-                    kind: isTimeout ? .timeout : .connection,
-                    reason: isTimeout ? "timeout" : "connection error: \(error.shortDescription)",
-                    retryable: error != .invalidURL && error != .emptyHost && error != .unsupportedScheme(""),
-                    completedRequests: completedRequests
-                )
+            return (
+                .failed(
+                    DeliveryFailure(
+                        kind: isTimeout ? .timeout : .connection,
+                        reason: isTimeout ? "timeout" : "connection error: \(error.shortDescription)",
+                        retryable: error != .invalidURL && error != .emptyHost && error != .unsupportedScheme(""),
+                        completedRequests: completedRequests
+                    )
+                ), nil
             )
         } catch {
-            return .failed(
-                DeliveryFailure(kind: .connection, reason: "connection error: \(type(of: error))", retryable: true, completedRequests: completedRequests)
+            return (
+                .failed(
+                    DeliveryFailure(kind: .connection, reason: "connection error: \(type(of: error))", retryable: true, completedRequests: completedRequests)
+                ), nil
             )
         }
     }
