@@ -32,18 +32,24 @@ final class CatalogEndToEndTests: XCTestCase {
         func event(_ type: String, _ id: String, _ fields: JSONObject) -> JSON {
             SDKEvent.make(type, messageId: id, userId: user, anonymousId: anon, timestamp: Self.t1, fields: fields)
         }
-        try await harness.sendBatch(
-            writeKey: E2EWorkspace.writeKey("amplitude"),
-            [
-                event("identify", "amp-identify", ["traits": ["email": "ada@example.com", "firstName": "Ada", "plan": "pro"]]),
-                event("track", "amp-track", ["event": "Order Completed", "properties": ["order_id": "o-17", "revenue": 30.5, "currency": "EUR"]]),
-                event("page", "amp-page", ["name": "Pricing", "properties": ["url": "https://example.com/pricing"]]),
-                event("screen", "amp-screen", ["name": "Home"]),
-                event("group", "amp-group", ["groupId": "acme-1", "traits": ["name": "Acme", "employees": 120]]),
-                event("alias", "amp-alias", ["previousId": "old-amp-user"]),
-            ])
+        var batch: [JSON] = [
+            event("identify", "amp-identify", ["traits": ["email": "ada@example.com", "firstName": "Ada", "plan": "pro"]]),
+            event("track", "amp-track", ["event": "Order Completed", "properties": ["order_id": "o-17", "revenue": 30.5, "currency": "EUR"]]),
+            event("page", "amp-page", ["name": "Pricing", "properties": ["url": "https://example.com/pricing"]]),
+            event("screen", "amp-screen", ["name": "Home"]),
+            event("group", "amp-group", ["groupId": "acme-1", "traits": ["name": "Acme", "employees": 120]]),
+            event("alias", "amp-alias", ["previousId": "old-amp-user"]),
+        ]
+        // Other users' events: with batching on, these may share an upload with the first user's.
+        for n in 2...4 {
+            batch.append(
+                SDKEvent.make(
+                    "track", messageId: "amp-other-\(n)", userId: "amp-user-100\(n)", timestamp: Self.t1,
+                    fields: ["event": "Song Played", "properties": ["n": .int(Int64(n))]]))
+        }
+        try await harness.sendBatch(writeKey: E2EWorkspace.writeKey("amplitude"), batch)
         let requests = try await harness.waitForRequests("amplitude") { received in
-            Self.amplitudeEvents(received).count >= 5 && received.contains { $0.path == "/groupidentify" }
+            Self.amplitudeEvents(received).count >= 8 && received.contains { $0.path == "/groupidentify" }
         }
         XCTAssertTrue(requests.allSatisfy { $0.status == 200 }, "every upload accepted: \(requests)")
         for upload in requests where upload.path != "/groupidentify" {
@@ -54,8 +60,10 @@ final class CatalogEndToEndTests: XCTestCase {
         }
         let events = Self.amplitudeEvents(requests)
         // insert_id = messageId, once each (Amplitude deduplicates on it for 7 days); alias is not sent.
-        XCTAssertEqual(events.compactMap { $0["insert_id"]?.stringValue }.sorted(), ["amp-group", "amp-identify", "amp-page", "amp-screen", "amp-track"])
-        for item in events {
+        XCTAssertEqual(
+            events.compactMap { $0["insert_id"]?.stringValue }.sorted(),
+            ["amp-group", "amp-identify", "amp-other-2", "amp-other-3", "amp-other-4", "amp-page", "amp-screen", "amp-track"])
+        for item in events where item["insert_id"]?.stringValue?.hasPrefix("amp-other") == false {
             XCTAssertEqual(item["user_id"]?.stringValue, user)
             XCTAssertEqual(item["device_id"]?.stringValue, anon)
             XCTAssertEqual(item["time"]?.intValue, Self.t1Millis, "time in ms since epoch")
@@ -71,6 +79,11 @@ final class CatalogEndToEndTests: XCTestCase {
         XCTAssertEqual(byId["amp-page"]?["event_type"], "Viewed Pricing Page")
         XCTAssertEqual(byId["amp-screen"]?["event_type"], "Viewed Home Screen")
         XCTAssertEqual(byId["amp-group"]?[path: "groups", "company"], "acme-1")
+        for n in 2...4 {
+            XCTAssertEqual(byId["amp-other-\(n)"]?["user_id"], .string("amp-user-100\(n)"))
+            XCTAssertEqual(byId["amp-other-\(n)"]?["event_type"], "Song Played")
+            XCTAssertEqual(byId["amp-other-\(n)"]?[path: "event_properties", "n"]?.intValue, Int64(n))
+        }
         // Group Identify API: a form with api_key and identification (JSON) setting the group's properties.
         let groupIdentify = try XCTUnwrap(requests.first { $0.path == "/groupidentify" })
         XCTAssertEqual(groupIdentify.method, "POST")
@@ -335,37 +348,77 @@ final class CatalogEndToEndTests: XCTestCase {
                 SDKEvent.make("track", messageId: "cio-anon", anonymousId: "cio-visitor-2", timestamp: Self.t1, fields: ["event": "Viewed Pricing"]),
                 SDKEvent.make("group", messageId: "cio-group", userId: user, timestamp: Self.t1, fields: ["groupId": "acme-1"]),
             ])
-        let requests = try await harness.waitForRequests("customerio") { $0.count >= 6 }
-        XCTAssertEqual(requests.count, 6, "group is not supported: \(requests)")
+        let requests = try await harness.waitForRequests("customerio") { Self.customerIOOperations($0).count >= 6 }
         XCTAssertTrue(requests.allSatisfy { $0.status == 200 }, "\(requests)")
         XCTAssertTrue(requests.allSatisfy { $0.authorization == Credentials.basic(Credentials.customerIOSite, Credentials.customerIOKey) })
         XCTAssertTrue(requests.allSatisfy { $0.headers["content-type"] == "application/json" })
+        let operations = Self.customerIOOperations(requests)
+        XCTAssertEqual(operations.count, 6, "group is not supported: \(requests)")
 
-        let identify = try XCTUnwrap(requests.first { $0.method == "PUT" })
-        XCTAssertEqual(identify.path, "/api/v1/customers/\(user)")
-        XCTAssertEqual(identify.json?["email"], "ada@example.com")
-        XCTAssertEqual(identify.json?["plan"], "pro")
-        XCTAssertEqual(identify.json?["created_at"]?.intValue, 1_736_933_400, "Unix seconds")
-        XCTAssertEqual(identify.json?["anonymous_id"], .string(anon), "merges the visitor's anonymous events")
+        let identify = try XCTUnwrap(operations.first { $0.action == "identify" })
+        XCTAssertEqual(identify.id, user)
+        XCTAssertEqual(identify.data?["email"], "ada@example.com")
+        XCTAssertEqual(identify.data?["plan"], "pro")
+        XCTAssertEqual(identify.data?["created_at"]?.intValue, 1_736_933_400, "Unix seconds")
+        if identify.v1 {
+            XCTAssertEqual(identify.data?["anonymous_id"], .string(anon), "merges the visitor's anonymous events")
+        }
+        let track = try XCTUnwrap(operations.first { $0.action == "event" && $0.id == user })
+        XCTAssertEqual(track.name, "Signed Up")
+        XCTAssertEqual(track.data?["plan"], "pro")
+        XCTAssertEqual(track.timestamp, Self.t1Seconds)
+        XCTAssertEqual(operations.first { $0.action == "page" }?.name, "https://example.com/pricing")
+        XCTAssertEqual(operations.first { $0.action == "page" }?.id, .some(user))
+        XCTAssertEqual(operations.first { $0.action == "screen" }?.name, "Home")
 
-        let events = requests.filter { $0.method == "POST" && $0.path == "/api/v1/customers/\(user)/events" }.compactMap(\.json)
-        XCTAssertEqual(events.count, 3)
-        let track = try XCTUnwrap(events.first { $0["type"] == nil })
-        XCTAssertEqual(track["name"], "Signed Up")
-        XCTAssertEqual(track[path: "data", "plan"], "pro")
-        XCTAssertEqual(track["timestamp"]?.intValue, Self.t1Seconds)
-        XCTAssertEqual(events.first { $0["type"] == "page" }?["name"], "https://example.com/pricing")
-        XCTAssertEqual(events.first { $0["type"] == "screen" }?["name"], "Home")
+        let merge = try XCTUnwrap(operations.first { $0.action == "merge" })
+        XCTAssertEqual(merge.body[path: "primary", "id"], .string(user))
+        XCTAssertEqual(merge.body[path: "secondary", "id"], "cio-old-1001")
 
-        let merge = try XCTUnwrap(requests.first { $0.path == "/api/v1/merge_customers" })
-        XCTAssertEqual(merge.method, "POST")
-        XCTAssertEqual(merge.json?[path: "primary", "id"], .string(user))
-        XCTAssertEqual(merge.json?[path: "secondary", "id"], "cio-old-1001")
+        let anonymous = try XCTUnwrap(operations.first { $0.action == "anonymous_event" })
+        XCTAssertEqual(anonymous.body["anonymous_id"], "cio-visitor-2")
+        XCTAssertEqual(anonymous.name, "Viewed Pricing")
+    }
 
-        let anonymous = try XCTUnwrap(requests.first { $0.path == "/api/v1/events" })
-        XCTAssertEqual(anonymous.method, "POST")
-        XCTAssertEqual(anonymous.json?["anonymous_id"], "cio-visitor-2")
-        XCTAssertEqual(anonymous.json?["name"], "Viewed Pricing")
+    /// One Customer.io operation, read from a Track API v1 request or an item of a v2 batch.
+    struct CustomerIOOperation {
+        var action: String
+        var id: String?
+        var name: String?
+        var data: JSON?
+        var timestamp: Int64?
+        var body: JSON
+        var v1: Bool
+    }
+
+    static func customerIOOperations(_ requests: [ReceivedRequest]) -> [CustomerIOOperation] {
+        requests.flatMap { request -> [CustomerIOOperation] in
+            let body = request.json ?? .null
+            if request.path == "/api/v2/batch" {
+                return (body["batch"]?.arrayValue ?? []).map { item in
+                    CustomerIOOperation(
+                        action: item["action"]?.stringValue ?? "", id: item[path: "identifiers", "id"]?.stringValue, name: item["name"]?.stringValue,
+                        data: item["attributes"], timestamp: item["timestamp"]?.intValue, body: item, v1: false)
+                }
+            }
+            let parts = request.path.split(separator: "/").map { String($0).removingPercentEncoding ?? String($0) }
+            switch (request.method, parts.count) {
+            case ("PUT", 4) where parts[2] == "customers":
+                return [CustomerIOOperation(action: "identify", id: parts[3], data: body, body: body, v1: true)]
+            case ("POST", 5) where parts[2] == "customers" && parts[4] == "events":
+                return [
+                    CustomerIOOperation(
+                        action: body["type"]?.stringValue ?? "event", id: parts[3], name: body["name"]?.stringValue, data: body["data"],
+                        timestamp: body["timestamp"]?.intValue, body: body, v1: true)
+                ]
+            case ("POST", 3) where parts[2] == "events":
+                return [CustomerIOOperation(action: "anonymous_event", name: body["name"]?.stringValue, data: body["data"], body: body, v1: true)]
+            case ("POST", 3) where parts[2] == "merge_customers":
+                return [CustomerIOOperation(action: "merge", body: body, v1: true)]
+            default:
+                return [CustomerIOOperation(action: "unknown \(request.method) \(request.path)", body: body, v1: true)]
+            }
+        }
     }
 
     // MARK: GA4 — Measurement Protocol, measurement_id and api_secret in the query

@@ -116,7 +116,8 @@ enum ToolAPIs {
     /// HubSpot (private app token as `Authorization: Bearer`, else 401). Contacts batch upsert
     /// (`POST /crm/v3/objects/contacts/batch/upsert`, `inputs` of `{idProperty, id, properties}`):
     /// 200 `{status: COMPLETE, results}`. Custom event send (`POST /events/v3/send`, `eventName`
-    /// plus `email`, `utk` or `objectId`): 204 without a body.
+    /// plus `email`, `utk` or `objectId`; `/events/v3/send/batch` takes them as `inputs`): 204
+    /// without a body.
     static func hubspot(_ request: ReceivedRequest) -> ToolAnswer {
         guard request.authorization == "Bearer " + Credentials.hubspotToken else {
             return .json(401, ["status": "error", "message": "Authentication credentials not found", "category": "INVALID_AUTHENTICATION"])
@@ -130,9 +131,10 @@ enum ToolAPIs {
                 ["id": .string("\(1000 + index)"), "properties": input["properties"] ?? [:], "new": true]
             }
             return .json(200, ["status": "COMPLETE", "results": .array(results)])
-        case ("POST", "/events/v3/send"):
-            guard request.json?["eventName"]?.stringValue != nil,
-                request.json?["email"] != nil || request.json?["utk"] != nil || request.json?["objectId"] != nil
+        case ("POST", "/events/v3/send"), ("POST", "/events/v3/send/batch"):
+            let occurrences = request.path.hasSuffix("/batch") ? (request.json?["inputs"]?.arrayValue ?? []) : [request.json ?? .null]
+            guard !occurrences.isEmpty,
+                occurrences.allSatisfy({ $0["eventName"]?.stringValue != nil && ($0["email"] != nil || $0["utk"] != nil || $0["objectId"] != nil) })
             else { return .json(400, ["status": "error", "category": "VALIDATION_ERROR"]) }
             return .empty(204)
         default:
@@ -171,11 +173,18 @@ enum ToolAPIs {
         return .text(200, "ok")
     }
 
-    /// Customer.io Track API v1 (`Authorization: Basic base64(site_id:api_key)`, else 401): 200
-    /// with an empty JSON object.
+    /// Customer.io Track API (`Authorization: Basic base64(site_id:api_key)`, else 401): v1
+    /// endpoints answer 200 with an empty JSON object; v2 `POST /api/v2/batch` takes `batch`, a
+    /// list of operations each with `type`, `action` and `identifiers`, and answers 200 too.
     static func customerIO(_ request: ReceivedRequest) -> ToolAnswer {
         guard request.authorization == Credentials.basic(Credentials.customerIOSite, Credentials.customerIOKey) else {
             return .json(401, ["meta": ["error": "Unauthorized request"]])
+        }
+        if request.path == "/api/v2/batch" {
+            guard let operations = request.json?["batch"]?.arrayValue, !operations.isEmpty,
+                operations.allSatisfy({ $0["type"]?.stringValue != nil && $0["action"]?.stringValue != nil })
+            else { return .json(400, ["errors": [["reason": "invalid batch"]]]) }
+            return .json(200, [:])
         }
         guard request.path.hasPrefix("/api/v1/") else { return .json(404, ["meta": ["error": "not found"]]) }
         return .json(200, [:])
