@@ -9,8 +9,10 @@ public struct InvalidDeliveryJob: Error, Sendable, CustomStringConvertible {
 }
 
 extension DeliveryJob {
-    /// Parses a `DeliveryJob` value (docs/architecture.md). `key` (the Kafka key,
-    /// `<destinationId>:<userKey>`) fills `destinationId`/`userKey` when the value lacks them.
+    /// Parses a `DeliveryJob` value (docs/architecture.md): requests and plan with Destinations'
+    /// decoders (`DestinationRequest(json:)`, `DeliveryPlan(json:)`), the routing fields leniently:
+    /// `key` (the Kafka key, `<destinationId>:<userKey>`) fills `destinationId`/`userKey` when the
+    /// value lacks them.
     public init(parsing bytes: [UInt8], key: [UInt8]? = nil) throws {
         let value: JSON
         do { value = try JSON(parsing: bytes) } catch { throw InvalidDeliveryJob(reason: "not JSON") }
@@ -24,7 +26,6 @@ extension DeliveryJob {
         guard let destinationId = value["destinationId"]?.stringValue ?? keyDestination else {
             throw InvalidDeliveryJob(reason: "missing destinationId")
         }
-        // The plan's format is Destinations' (one decoder for the processor's writer and the router).
         var plan: DeliveryPlan?
         if let planJSON = value["plan"], !planJSON.isNull {
             do throws(EnvelopeError) {
@@ -39,23 +40,10 @@ extension DeliveryJob {
         var requests: [DeliveryRequest] = []
         requests.reserveCapacity(requestsJSON.count)
         for (index, request) in requestsJSON.enumerated() {
-            guard let url = request["url"]?.stringValue else { throw InvalidDeliveryJob(reason: "requests[\(index)].url missing") }
-            var headers: [(name: String, value: String)] = []
-            if let object = request["headers"]?.objectValue {
-                for (name, value) in object {
-                    if let text = value.stringValue {
-                        headers.append((name, text))
-                    } else if !value.isNull {
-                        headers.append((name, value.serializedString))
-                    }
-                }
+            guard let decoded = DestinationRequest(json: request) else {
+                throw InvalidDeliveryJob(reason: "requests[\(index)] is not a request (method, url, string headers, body)")
             }
-            let body = request["body"].flatMap { $0.isNull ? nil : $0 }
-            let format = request["bodyFormat"]?.stringValue.flatMap(DeliveryRequest.BodyFormat.init(rawValue:))
-                ?? (body == nil ? .none : .json)
-            requests.append(
-                DeliveryRequest(method: request["method"]?.stringValue ?? "POST", url: url, headers: headers, body: body, bodyFormat: format)
-            )
+            requests.append(DeliveryRequest(decoded))
         }
         self.init(
             workspaceId: value["workspaceId"]?.stringValue ?? "",
