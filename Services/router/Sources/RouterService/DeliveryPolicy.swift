@@ -20,10 +20,10 @@ public struct DeliveryPolicy: Sendable, Hashable {
     public var timeout: Duration
     /// Whether jobs of a destination whose API has a batch endpoint are combined into batch
     /// requests (docs/router.md, "Batching"). Default true; no effect for other types.
-    public var batching: Bool = true
+    public var batching: Bool
     /// How long a batch waits for more jobs after its first one, unless it fills up first.
     /// Zero: a batch holds the jobs ready at once and leaves at once. Default 50 ms.
-    public var batchWindow: Duration = .milliseconds(50)
+    public var batchWindow: Duration
     /// Jobs per batch request at most, under the tool's own limit; `nil` for the tool's limit.
     public var batchMaxEvents: Int?
 
@@ -34,7 +34,10 @@ public struct DeliveryPolicy: Sendable, Hashable {
         maxBackoff: Duration = .seconds(300),
         maxConcurrency: Int = 64,
         requestsPerSecond: Double? = nil,
-        timeout: Duration = .seconds(30)
+        timeout: Duration = .seconds(30),
+        batching: Bool = true,
+        batchWindow: Duration = .milliseconds(50),
+        batchMaxEvents: Int? = nil
     ) {
         self.maxAttempts = maxAttempts
         self.maxRetryDuration = maxRetryDuration
@@ -43,6 +46,9 @@ public struct DeliveryPolicy: Sendable, Hashable {
         self.maxConcurrency = maxConcurrency
         self.requestsPerSecond = requestsPerSecond
         self.timeout = timeout
+        self.batching = batching
+        self.batchWindow = batchWindow
+        self.batchMaxEvents = batchMaxEvents
     }
 
     /// Defaults per destination type, from the tools' documented limits where they have them.
