@@ -2,7 +2,12 @@
 // at once. Everything real and in one process: librdkafka's mock cluster, Postgres (a scratch
 // database created and dropped here), the Router as `main` wires it, a Hummingbird sink.
 //
-//   KEEL_DATABASE_URL=postgres://keel@127.0.0.1:15433/keel router-bench [jobs] [users] [destinations]
+//   KEEL_DATABASE_URL=postgres://keel@127.0.0.1:15433/keel router-bench [jobs] [users] [destinations] [mode]
+//
+// mode: `webhook` (default: one request per job), `single` (Amplitude-format jobs, batching off:
+// one `/2/httpapi` request per job) or `batch` (the same jobs, batching on: `/batch` requests;
+// window `BENCH_BATCH_WINDOW_MS`, default the router's 50 ms). In `single` and `batch` the policy is
+// the default one (64 in flight, no rate limit), so the two differ only in batching.
 import AsyncHTTPClient
 import EventModel
 import Foundation
@@ -21,6 +26,12 @@ func runBenchmark() async throws {
     let jobCount = arguments.count > 1 ? Int(arguments[1]) ?? 100_000 : 100_000
     let userCount = arguments.count > 2 ? Int(arguments[2]) ?? 1_000 : 1_000
     let destinationCount = arguments.count > 3 ? Int(arguments[3]) ?? 4 : 4
+    let mode = arguments.count > 4 ? arguments[4] : "webhook"
+    guard ["webhook", "single", "batch"].contains(mode) else {
+        print("mode must be webhook, single or batch")
+        return
+    }
+    let batchWindow = ProcessInfo.processInfo.environment["BENCH_BATCH_WINDOW_MS"].flatMap(Int64.init).map { Duration.milliseconds($0) }
     let logger: Logger = {
         var logger = Logger(label: "router-bench")
         logger.logLevel = .error
@@ -29,10 +40,18 @@ func runBenchmark() async throws {
 
     // Sink
     let received = Atomic<Int>(0)
+    let requests = Atomic<Int>(0)
     let sinkRouter = Hummingbird.Router()
-    sinkRouter.post("/:destination") { request, _ -> HTTPResponse.Status in
-        _ = try await request.body.collect(upTo: 1 << 16)
-        received.add(1, ordering: .relaxed)
+    sinkRouter.post("**") { request, _ -> HTTPResponse.Status in
+        let body = try await request.body.collect(upTo: 64 << 20)
+        // A batch request delivers as many jobs as it has events.
+        if request.uri.path.hasSuffix("/batch") {
+            let events = (try? JSON(parsing: Array(body.readableBytesView)))?["events"]?.arrayValue?.count ?? 0
+            received.add(events, ordering: .relaxed)
+        } else {
+            received.add(1, ordering: .relaxed)
+        }
+        requests.add(1, ordering: .relaxed)
         return .ok
     }
     let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
@@ -54,7 +73,8 @@ func runBenchmark() async throws {
 
     // Kafka backlog
     let cluster = try MockKafkaCluster(brokers: 1, logger: logger)
-    let topic = "keel.deliver.webhook"
+    let destinationType = mode == "webhook" ? "webhook" : "amplitude"
+    let topic = "keel.deliver.\(destinationType)"
     try cluster.createTopic(topic, partitions: 6)
     var producerConfiguration = KafkaProducer.Configuration(bootstrapServers: cluster.bootstrapServers)
     producerConfiguration.linger = .milliseconds(20)
@@ -66,12 +86,20 @@ func runBenchmark() async throws {
     for i in 0..<jobCount {
         let destination = "dest\(i % destinationCount)"
         let user = "user\(i % userCount)"
-        let body: JSON = ["type": "track", "event": "Clicked", "messageId": .string("m\(i)"), "userId": .string(user), "properties": ["plan": "pro", "value": 42]]
+        let request: JSON
+        if mode == "webhook" {
+            let body: JSON = ["type": "track", "event": "Clicked", "messageId": .string("m\(i)"), "userId": .string(user), "properties": ["plan": "pro", "value": 42]]
+            request = ["method": "POST", "url": .string("http://127.0.0.1:\(port)/\(destination)"), "headers": ["Authorization": "Basic YWJjOg=="], "body": body, "bodyFormat": "json"]
+        } else {
+            // As the Amplitude mapping writes it (HTTP V2 API, one event per job).
+            let event: JSON = ["user_id": .string(user), "event_type": "Clicked", "event_properties": ["plan": "pro", "value": 42], "time": 1_795_953_600_000, "insert_id": .string("m\(i)")]
+            let body: JSON = ["api_key": "bench-key", "events": [event]]
+            request = ["method": "POST", "url": .string("http://127.0.0.1:\(port)/\(destination)/2/httpapi"), "headers": ["Content-Type": "application/json"], "body": body, "bodyFormat": "json"]
+        }
         let value: JSON = [
-            "workspaceId": "bench", "sourceId": "web", "destinationId": .string(destination), "destinationType": "webhook",
+            "workspaceId": "bench", "sourceId": "web", "destinationId": .string(destination), "destinationType": .string(destinationType),
             "messageId": .string("m\(i)"), "userKey": .string(user), "eventType": "track", "eventName": "Clicked", "receivedAt": .string(receivedAt),
-            "attempt": 0,
-            "requests": [["method": "POST", "url": .string("http://127.0.0.1:\(port)/\(destination)"), "headers": ["Authorization": "Basic YWJjOg=="], "body": body, "bodyFormat": "json"]],
+            "attempt": 0, "requests": [request],
         ]
         batch.append(OutgoingMessage(topic: topic, key: Array("\(destination):\(user)".utf8), value: value.serialized()))
         if batch.count == 5_000 {
@@ -96,7 +124,13 @@ func runBenchmark() async throws {
     let router = Router(
         configuration: settings.routerConfiguration, consumer: consumer, store: RouterStore(database: database, logger: logger),
         httpClient: httpClient, httpClientsByType: httpClientsByType,
-        policies: { _, type in DeliveryPolicy.defaults(forType: type) }, logger: logger)
+        policies: { _, type in
+            if mode == "webhook" { return DeliveryPolicy.defaults(forType: type) }
+            var policy = DeliveryPolicy()
+            policy.batching = mode == "batch"
+            if let batchWindow { policy.batchWindow = batchWindow }
+            return policy
+        }, logger: logger)
     let start = ContinuousClock.now
     let routerTask = Task {
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -121,6 +155,7 @@ func runBenchmark() async throws {
     let steady = seconds(end - (firstAt ?? start))
     print("delivered \(jobCount) in \(String(format: "%.2f", total)) s from router start: \(Int(Double(jobCount) / total)) deliveries/s")
     print("from first delivery (excludes group join, ~\(String(format: "%.2f", total - steady)) s): \(Int(Double(jobCount) / steady)) deliveries/s")
+    print("mode \(mode): \(requests.load(ordering: .relaxed)) requests, \(String(format: "%.1f", Double(jobCount) / Double(max(1, requests.load(ordering: .relaxed))))) jobs per request")
 
     routerTask.cancel()
     _ = try? await routerTask.value

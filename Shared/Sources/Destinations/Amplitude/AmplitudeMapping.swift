@@ -16,7 +16,7 @@ import EventModel
 ///   properties.
 /// - alias → not supported (Amplitude's user mapping API is not an event API): abort.
 ///
-/// Batching (for the router's batching hook, docs/router.md): jobs of one destination combine by
+/// Batching (AmplitudeBatch.swift, applied by the router): jobs of one destination combine by
 /// concatenating their `events` arrays under one `api_key` into `POST /batch` (same event format;
 /// at most 2000 events and 20 MB per request). A 400 answer lists failing events by index
 /// (`events_with_invalid_fields`, `events_with_missing_fields`), which splits the result back per

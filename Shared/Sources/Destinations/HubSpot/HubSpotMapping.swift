@@ -14,9 +14,9 @@ import EventModel
 ///   (`context.hubspotutk` or `integrations.HubSpot.utk`).
 /// - page, screen, group, alias → abort (page views come from HubSpot's own tracking code).
 ///
-/// Batching: upserts combine into one batch upsert of up to 100 `inputs` (one input per email:
-/// HubSpot rejects duplicate ids in a batch, so properties of the same email merge, later events
-/// winning); events combine into `POST /events/v3/send/batch` with up to 500 `inputs`.
+/// Batching (HubSpotBatch.swift): upserts combine into one batch upsert of up to 100 `inputs`, one
+/// per email (HubSpot rejects duplicate ids in a batch, so a repeated email starts the next batch);
+/// events combine into `POST /events/v3/send/batch` with up to 500 `inputs`.
 struct HubSpotMapping: EventMapper {
     static let definition = DestinationDefinition(
         type: "hubspot", displayName: "HubSpot", integrationAliases: ["HUBSPOT", "hubspot", "Hubspot"],
