@@ -1,6 +1,7 @@
 // The node v20 side of the transformations benchmark: the same email-filter transformation, the
 // same events, JSON.parse → transformEvent → JSON.stringify per event, as the Swift engine does.
-// Usage: node node-bench.mjs EVENTS.json BATCH ROUNDS SECONDS_PER_ROUND → prints a JSON array of events/s.
+// Usage: node node-bench.mjs EVENTS.json BATCH ROUNDS SECONDS_PER_ROUND → prints JSON: events per second
+// of wall-clock time and per CPU-second of the process, one figure per round.
 import { readFileSync } from "node:fs";
 
 function rudderEmail(email) {
@@ -27,8 +28,10 @@ async function runBatch(start) {
 }
 
 const results = [];
+const cpuResults = [];
 let sink = 0;
 for (let round = 0; round < rounds; round++) {
+  const cpuStarted = process.cpuUsage();
   const started = process.hrtime.bigint();
   const limit = started + BigInt(Math.round(seconds * 1e9));
   let done = 0;
@@ -38,6 +41,8 @@ for (let round = 0; round < rounds; round++) {
     done += batch;
   }
   const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpuStarted);
   results.push(done / elapsed);
+  cpuResults.push(done / Math.max((cpu.user + cpu.system) / 1e6, 1e-6));
 }
-console.log(JSON.stringify({ eventsPerSecond: results, sink }));
+console.log(JSON.stringify({ eventsPerSecond: results, eventsPerCPUSecond: cpuResults, sink }));

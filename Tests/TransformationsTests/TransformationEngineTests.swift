@@ -377,3 +377,53 @@ extension TransformOutcome {
         return error
     }
 }
+
+/// Callers that run on an engine worker (`withTaskExecutorPreference(engine.taskExecutor())`)
+/// get their batches run inline on that thread, with the same contract and limits.
+final class EngineTaskExecutorTests: XCTestCase {
+    func testCallsFromAWorkerThreadRunInlineWithTheSameResultsAndLimits() async throws {
+        var configuration = TransformationEngine.Configuration()
+        configuration.workers = 2
+        configuration.timeLimit = .milliseconds(200)
+        try await withEngine(configuration) { engine in
+            let executor = try XCTUnwrap(engine.taskExecutor())
+            let code = TransformationCode(
+                id: "inline",
+                code: """
+                    export function transformEvent(event, metadata) {
+                      if (event.spin) while (true) {}
+                      return { ...event, source: metadata(event).sourceId };
+                    }
+                    """)
+            try await withTaskExecutorPreference(executor) {
+                for index in 0..<200 {
+                    let outcomes = await engine.transform(
+                        [TransformInput(event: bytes(#"{"n":\#(index)}"#), metadata: TransformMetadata(sourceId: "s\(index)"))],
+                        transformation: code)
+                    let event = try outcomes[0].singleEvent()
+                    XCTAssertEqual(event["n"] as? Int, index)
+                    XCTAssertEqual(event["source"] as? String, "s\(index)")
+                }
+                let started = ContinuousClock.now
+                let stopped = await engine.transform([input(#"{"spin":true}"#), input(#"{"n":1}"#)], transformation: code)
+                XCTAssertLessThan(ContinuousClock.now - started, .seconds(2))
+                XCTAssertEqual(try stopped[0].error().code, .timeout)
+                XCTAssertEqual(try stopped[1].singleEvent()["n"] as? Int, 1)
+            }
+            // Meanwhile other callers are served by the workers as usual.
+            let outside = await engine.transform([input(#"{"n":7}"#)], transformation: code)
+            XCTAssertEqual(try outside[0].singleEvent()["n"] as? Int, 7)
+        }
+    }
+
+    func testShutdownFromATaskOnAWorkerDoesNotHang() async throws {
+        let engine = try TransformationEngine(configuration: .init())
+        let executor = try XCTUnwrap(engine.taskExecutor())
+        await withTaskExecutorPreference(executor) {
+            _ = await engine.transform([input("{}")], transformation: TransformationCode(id: "x", code: "export function transformEvent(e) { return e; }"))
+            engine.shutdown()
+        }
+        let after = await engine.transform([input("{}")], transformation: TransformationCode(id: "x", code: "export function transformEvent(e) { return e; }"))
+        XCTAssertEqual(try after[0].error().code, .engine)
+    }
+}

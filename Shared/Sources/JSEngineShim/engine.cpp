@@ -37,6 +37,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "http_client.h"
@@ -379,7 +380,7 @@ void report_failure(kjs_context *c, size_t index, int kind_for_exception) {
 
 // Settles a promise by running jobs. Returns false with the failure reported when it rejected,
 // stayed pending or the call was terminated.
-bool settle(kjs_context *c, JS::MutableHandleValue value, const std::vector<size_t> &indices, int *rejected_kind) {
+bool settle(kjs_context *c, JS::MutableHandleValue value, const size_t *indices, size_t index_count, int *rejected_kind) {
     JSContext *cx = c->cx;
     if (!value.isObject()) return true;
     JS::RootedObject promise(cx, &value.toObject());
@@ -394,15 +395,16 @@ bool settle(kjs_context *c, JS::MutableHandleValue value, const std::vector<size
             value.set(JS::GetPromiseResult(promise));
             return true;
         case JS::PromiseState::Pending:
-            for (size_t i : indices)
-                emit_error(c->sink, i, KJS_ERROR_EXCEPTION, "the transformation's promise never settled");
+            for (size_t k = 0; k < index_count; k++)
+                emit_error(c->sink, indices[k], KJS_ERROR_EXCEPTION, "the transformation's promise never settled");
             *rejected_kind = 0;
             return false;
         case JS::PromiseState::Rejected: {
             JS::RootedValue reason(cx, JS::GetPromiseResult(promise));
             ErrorInfo info = describe(cx, reason, nullptr);
-            for (size_t i : indices)
-                emit_error(c->sink, i, KJS_ERROR_EXCEPTION, info.message, info.file, info.line, info.column, info.stack);
+            for (size_t k = 0; k < index_count; k++)
+                emit_error(c->sink, indices[k], KJS_ERROR_EXCEPTION, info.message, info.file, info.line, info.column,
+                           info.stack);
             *rejected_kind = 0;
             return false;
         }
@@ -465,6 +467,33 @@ bool parse_json(JSContext *cx, const char *p, size_t n, JS::MutableHandleValue o
     return s && JS_ParseJSON(cx, s, out);
 }
 
+// The metadata field `field` of an input (a view into the caller's buffer).
+std::pair<const char *, size_t> metadata_field(const kjs_input &in, int field) {
+    size_t offset = 0;
+    for (int i = 0; i < field; i++) offset += in.metadata_len[i];
+    return {in.metadata + offset, in.metadata_len[field]};
+}
+
+bool has_message_id(const kjs_input &in, const std::string &wanted) {
+    auto [p, n] = metadata_field(in, KJS_METADATA_MESSAGE_ID);
+    return n == wanted.size() && memcmp(p, wanted.data(), n) == 0;
+}
+
+// Builds {sourceId, sourceType, destinationId, destinationType, messageId, workspaceId}.
+JSObject *new_metadata_object(JSContext *cx, const kjs_input &in) {
+    static const char *const names[KJS_METADATA_FIELD_COUNT] = {"sourceId",        "sourceType", "destinationId",
+                                                                 "destinationType", "messageId",  "workspaceId"};
+    JS::RootedObject object(cx, JS_NewPlainObject(cx));
+    if (!object) return nullptr;
+    const char *p = in.metadata;
+    for (int i = 0; i < KJS_METADATA_FIELD_COUNT; i++) {
+        JS::RootedString value(cx, new_string(cx, p, in.metadata_len[i]));
+        if (!value || !JS_DefineProperty(cx, object, names[i], value, JSPROP_ENUMERATE)) return nullptr;
+        p += in.metadata_len[i];
+    }
+    return object;
+}
+
 bool host_metadata(JSContext *cx, unsigned argc, JS::Value *vp) {
     JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
     kjs_context *c = context_of(cx);
@@ -483,8 +512,7 @@ bool host_metadata(JSContext *cx, unsigned argc, JS::Value *vp) {
         if (id.isString()) {
             std::string wanted = to_utf8(cx, id.toString());
             for (size_t i = 0; i < c->input_count; i++) {
-                const kjs_input &in = c->inputs[i];
-                if (in.message_id_len == wanted.size() && memcmp(in.message_id, wanted.data(), wanted.size()) == 0) {
+                if (has_message_id(c->inputs[i], wanted)) {
                     index = i;
                     found = true;
                     break;
@@ -502,9 +530,9 @@ bool host_metadata(JSContext *cx, unsigned argc, JS::Value *vp) {
         args.rval().set(*c->current_metadata);
         return true;
     }
-    const kjs_input &in = c->inputs[index];
-    JS::RootedValue md(cx);
-    if (!parse_json(cx, in.metadata, in.metadata_len, &md)) return false;
+    JSObject *object = new_metadata_object(cx, c->inputs[index]);
+    if (!object) return false;
+    JS::RootedValue md(cx, JS::ObjectValue(*object));
     if (!c->batch) c->current_metadata->set(md);
     args.rval().set(md);
     return true;
@@ -695,10 +723,8 @@ size_t index_for_message_id(kjs_context *c, JS::HandleValue event) {
     }
     if (!id.isString()) return 0;
     std::string wanted = to_utf8(cx, id.toString());
-    for (size_t i = 0; i < c->input_count; i++) {
-        const kjs_input &in = c->inputs[i];
-        if (in.message_id_len == wanted.size() && memcmp(in.message_id, wanted.data(), wanted.size()) == 0) return i;
-    }
+    for (size_t i = 0; i < c->input_count; i++)
+        if (has_message_id(c->inputs[i], wanted)) return i;
     return 0;
 }
 
@@ -903,7 +929,8 @@ kjs_realm *kjs_realm_new(kjs_context *c, const char *file_name, const char *code
         return nullptr;
     }
     int kind = 0;
-    if (!settle(c, &result, {0}, &kind)) {
+    const size_t first = 0;
+    if (!settle(c, &result, &first, 1, &kind)) {
         if (kind) report_failure(c, 0, KJS_ERROR_COMPILE);
         return nullptr;
     }
@@ -977,7 +1004,7 @@ size_t kjs_transform(kjs_context *c, kjs_realm *realm, const kjs_input *inputs, 
             *realm_poisoned = c->terminated != 0;
             return count;
         }
-        if (!settle(c, &result, indices, &kind)) {
+        if (!settle(c, &result, indices.data(), indices.size(), &kind)) {
             if (kind) {
                 Failure failure = capture_failure(c, KJS_ERROR_EXCEPTION);
                 for (size_t i : indices) emit_failure(sink, i, failure);
@@ -1042,7 +1069,7 @@ size_t kjs_transform(kjs_context *c, kjs_realm *realm, const kjs_input *inputs, 
             continue;
         }
         int kind = 0;
-        if (!settle(c, &result, {i}, &kind)) {
+        if (!settle(c, &result, &i, 1, &kind)) {
             if (kind) {
                 report_failure(c, i, KJS_ERROR_EXCEPTION);
                 *realm_poisoned = 1;

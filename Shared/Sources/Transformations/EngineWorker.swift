@@ -3,15 +3,33 @@ import JSEngineShim
 
 /// One worker thread owning one JavaScript context (contexts are bound to their thread) and a
 /// bounded cache of realms, one per transformation version.
+///
+/// The thread is also a task executor (``TransformationEngine/taskExecutor()``): Swift jobs
+/// enqueued on it run between batches, and a `transform` called from such a job runs inline,
+/// without a thread hop.
 final class EngineWorker: @unchecked Sendable {
-    private unowned let core: EngineCore
+    unowned let core: EngineCore
     private let number: Int
     private let started = DispatchSemaphore(value: 0)
     private var startedOK = false
+    /// Swift jobs enqueued on this worker as a task executor; guarded by the core's condition.
+    var swiftJobs: [UnownedJob] = []
+    /// Set (under the core's condition) when the thread has left its loop.
+    var exited = false
     // Touched only on the worker thread.
     private var context: OpaquePointer?
     private var realms: [RealmKey: CachedRealm] = [:]
     private var tick: UInt64 = 0
+    private let arena = InputArena()
+    /// The realm used by the previous batch: a run of batches of one transformation skips the
+    /// dictionary.
+    private var lastRealm: (key: RealmKey, state: CachedRealm.State)?
+
+    /// The worker whose thread is running the caller, if any.
+    static var current: EngineWorker? {
+        guard let pointer = pthread_getspecific(currentWorkerKey) else { return nil }
+        return Unmanaged<EngineWorker>.fromOpaque(pointer).takeUnretainedValue()
+    }
 
     private struct CachedRealm {
         enum State {
@@ -50,15 +68,24 @@ final class EngineWorker: @unchecked Sendable {
         startedOK = context != nil
         started.signal()
         guard let context else { return }
-        while let (job, continuation) = core.nextJob() {
-            let outcomes = process(job, context: context)
-            continuation.resume(returning: outcomes)
-            core.jobFinished()
+        pthread_setspecific(currentWorkerKey, Unmanaged.passUnretained(self).toOpaque())
+        while let work = core.nextWork(for: self) {
+            switch work {
+            case .batch(let job, let continuation):
+                let outcomes = process(job, context: context)
+                continuation.resume(returning: outcomes)
+                core.jobFinished()
+            case .swift(let job):
+                // Only the TaskExecutor conformance (macOS 15 and later, always on Linux) enqueues these.
+                if #available(macOS 15, *) { job.runSynchronously(on: asUnownedTaskExecutor()) }
+            }
         }
+        pthread_setspecific(currentWorkerKey, nil)
         for (_, cached) in realms {
             if case .ready(let realm) = cached.state { kjs_realm_free(context, realm) }
         }
         realms = [:]
+        lastRealm = nil
         kjs_context_free(context)
         self.context = nil
         core.workerExited()
@@ -67,6 +94,15 @@ final class EngineWorker: @unchecked Sendable {
     // MARK: - Realms
 
     private func realm(for job: TransformJob, context: OpaquePointer) -> CachedRealm.State {
+        if let last = lastRealm, last.key == job.key { return last.state }
+        let state = lookUpRealm(for: job, context: context)
+        lastRealm = (job.key, state)
+        return state
+    }
+
+    private func lookUpRealm(for job: TransformJob, context: OpaquePointer) -> CachedRealm.State {
+        tick &+= 1
+        if let last = lastRealm { realms[last.key]?.lastUse = tick }  // its uses since it became last
         tick &+= 1
         if var cached = realms[job.key] {
             cached.lastUse = tick
@@ -87,7 +123,7 @@ final class EngineWorker: @unchecked Sendable {
                         core.configuration.timeLimit.milliseconds, &sink)
                     if let realm { return .ready(realm) }
                     return .failed(
-                        collector.errors[0]
+                        collector.slots[0].error
                             ?? TransformationError(code: .compile, message: "the transformation could not be loaded"))
                 }
             }
@@ -102,10 +138,12 @@ final class EngineWorker: @unchecked Sendable {
     private func evictLeastRecentlyUsed(context: OpaquePointer) {
         guard let (key, cached) = realms.min(by: { $0.value.lastUse < $1.value.lastUse }) else { return }
         realms[key] = nil
+        if lastRealm?.key == key { lastRealm = nil }
         if case .ready(let realm) = cached.state { kjs_realm_free(context, realm) }
     }
 
     private func discard(_ key: RealmKey, context: OpaquePointer) {
+        if lastRealm?.key == key { lastRealm = nil }
         if let cached = realms.removeValue(forKey: key), case .ready(let realm) = cached.state {
             kjs_realm_free(context, realm)
         }
@@ -114,14 +152,22 @@ final class EngineWorker: @unchecked Sendable {
 
     // MARK: - Batches
 
+    /// Runs a batch on the calling thread, which must be this worker's (a Swift job it runs).
+    func processInline(_ job: TransformJob) -> [TransformOutcome] {
+        guard let context else {
+            return EngineCore.failAll(job.inputs.count, message: "the transformation engine is shut down")
+        }
+        return process(job, context: context)
+    }
+
     private func process(_ job: TransformJob, context: OpaquePointer) -> [TransformOutcome] {
         let count = job.inputs.count
         let collector = OutcomeCollector(count: count)
-        let arena = InputArena(job.inputs)
-        let allowedHosts = Array(job.allowedHosts.utf8)
+        arena.fill(job.inputs)
+        var allowedHosts = job.allowedHosts
         var start = 0
         arena.withInputs { inputs in
-            allowedHosts.withUnsafeBufferPointer { hosts in
+            allowedHosts.withUTF8 { hosts in
                 var options = kjs_call_options(
                     time_limit_ms: core.configuration.timeLimit.milliseconds,
                     fetch_timeout_ms: core.configuration.fetchTimeout.milliseconds,
@@ -133,7 +179,7 @@ final class EngineWorker: @unchecked Sendable {
                 while start < count {
                     switch realm(for: job, context: context) {
                     case .failed(let error):
-                        for index in start..<count { collector.errors[index] = error }
+                        collector.fail(start..<count, with: error)
                         start = count
                     case .ready(let realm):
                         collector.base = start
@@ -145,10 +191,9 @@ final class EngineWorker: @unchecked Sendable {
                         }
                         if poisoned != 0 || handled < count - start { discard(job.key, context: context) }
                         if handled == 0 {
-                            for index in start..<count {
-                                collector.errors[index] = TransformationError(
-                                    code: .engine, message: "the engine made no progress on this batch")
-                            }
+                            collector.fail(
+                                start..<count,
+                                with: TransformationError(code: .engine, message: "the engine made no progress on this batch"))
                             start = count
                         }
                         start += handled
@@ -159,6 +204,24 @@ final class EngineWorker: @unchecked Sendable {
         return collector.outcomes()
     }
 }
+
+@available(macOS 15, *)
+extension EngineWorker: TaskExecutor {
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        if !core.enqueue(job, on: self) {
+            // The thread has left its loop (engine shut down): run the job elsewhere.
+            globalConcurrentExecutor.enqueue(ExecutorJob(job))
+        }
+    }
+}
+
+/// Thread-specific slot holding the ``EngineWorker`` of the current thread.
+private let currentWorkerKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key, nil)
+    return key
+}()
 
 /// Calls `body` with C views of the libraries (valid only inside).
 private func withLibraries<R>(_ libraries: [([UInt8], [UInt8])], _ body: (UnsafeBufferPointer<kjs_library>) -> R) -> R {
@@ -178,85 +241,68 @@ private func withLibraries<R>(_ libraries: [([UInt8], [UInt8])], _ body: (Unsafe
     }
 }
 
-/// The inputs of a batch laid out in one buffer, so that C sees stable pointers.
-struct InputArena {
+/// The inputs of a batch laid out in one buffer, so that C sees stable pointers: the event bytes,
+/// then the metadata fields one after another. A worker reuses one arena (and its capacity) for
+/// every batch.
+final class InputArena {
     private var bytes: [UInt8] = []
-    private var ranges: [(event: Range<Int>, metadata: Range<Int>, messageId: Range<Int>)] = []
+    private var ranges: [(event: Range<Int>, metadata: Int, lengths: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32))] = []
+    private var views: [kjs_input] = []
 
-    init(_ inputs: [TransformInput]) {
-        bytes.reserveCapacity(inputs.reduce(0) { $0 + $1.event.count + 256 })
-        ranges.reserveCapacity(inputs.count)
+    func fill(_ inputs: [TransformInput]) {
+        bytes.removeAll(keepingCapacity: true)
+        ranges.removeAll(keepingCapacity: true)
         for input in inputs {
             let eventStart = bytes.count
-            bytes += input.event
+            bytes.append(contentsOf: input.event)
             let metadataStart = bytes.count
-            MetadataJSON.append(input.metadata, to: &bytes)
-            let idStart = bytes.count
-            bytes += input.metadata.messageId.utf8
-            ranges.append((eventStart..<metadataStart, metadataStart..<idStart, idStart..<bytes.count))
+            let m = input.metadata
+            let lengths = (
+                append(m.sourceId), append(m.sourceType), append(m.destinationId), append(m.destinationType),
+                append(m.messageId), append(m.workspaceId)
+            )
+            ranges.append((eventStart..<metadataStart, metadataStart, lengths))
         }
+    }
+
+    private func append(_ field: String) -> UInt32 {
+        let before = bytes.count
+        bytes.append(contentsOf: field.utf8)
+        return UInt32(clamping: bytes.count - before)
     }
 
     func withInputs<R>(_ body: (UnsafeBufferPointer<kjs_input>) -> R) -> R {
         bytes.withUnsafeBufferPointer { buffer in
             let base = UnsafeRawPointer(buffer.baseAddress)?.assumingMemoryBound(to: CChar.self)
-            let inputs = ranges.map { range in
-                kjs_input(
-                    event: base.map { $0 + range.event.lowerBound }, event_len: range.event.count,
-                    metadata: base.map { $0 + range.metadata.lowerBound }, metadata_len: range.metadata.count,
-                    message_id: base.map { $0 + range.messageId.lowerBound }, message_id_len: range.messageId.count)
+            views.removeAll(keepingCapacity: true)
+            for range in ranges {
+                views.append(
+                    kjs_input(
+                        event: base.map { $0 + range.event.lowerBound }, event_len: range.event.count,
+                        metadata: base.map { $0 + range.metadata }, metadata_len: range.lengths))
             }
-            return inputs.withUnsafeBufferPointer(body)
+            return views.withUnsafeBufferPointer(body)
         }
-    }
-}
-
-enum MetadataJSON {
-    static func append(_ metadata: TransformMetadata, to bytes: inout [UInt8]) {
-        bytes += #"{"sourceId":"#.utf8
-        appendString(metadata.sourceId, to: &bytes)
-        bytes += #","sourceType":"#.utf8
-        appendString(metadata.sourceType, to: &bytes)
-        bytes += #","destinationId":"#.utf8
-        appendString(metadata.destinationId, to: &bytes)
-        bytes += #","destinationType":"#.utf8
-        appendString(metadata.destinationType, to: &bytes)
-        bytes += #","messageId":"#.utf8
-        appendString(metadata.messageId, to: &bytes)
-        bytes += #","workspaceId":"#.utf8
-        appendString(metadata.workspaceId, to: &bytes)
-        bytes.append(UInt8(ascii: "}"))
-    }
-
-    static func appendString(_ string: String, to bytes: inout [UInt8]) {
-        bytes.append(UInt8(ascii: "\""))
-        for byte in string.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): bytes += #"\""#.utf8
-            case UInt8(ascii: "\\"): bytes += #"\\"#.utf8
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                bytes += #"\u00"#.utf8
-                bytes.append(hex[Int(byte >> 4)])
-                bytes.append(hex[Int(byte & 0xf)])
-            default: bytes.append(byte)
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
     }
 }
 
 /// Collects what the engine reports through the C sink, for one batch.
 final class OutcomeCollector {
+    struct Slot {
+        var events: [[UInt8]] = []
+        var logs: [String] = []
+        var error: TransformationError?
+    }
+
     var base = 0
-    var events: [[[UInt8]]]
-    var logs: [[String]]
-    var errors: [TransformationError?]
+    var slots: [Slot]
 
     init(count: Int) {
-        events = Array(repeating: [], count: count)
-        logs = Array(repeating: [], count: count)
-        errors = Array(repeating: nil, count: count)
+        slots = Array(repeating: Slot(), count: count)
+    }
+
+    func fail(_ range: Range<Int>, with error: TransformationError) {
+        for index in range { slots[index].error = error }
     }
 
     func withSink<R>(_ body: (kjs_sink) -> R) -> R {
@@ -265,26 +311,26 @@ final class OutcomeCollector {
             event: { user, index, json, length in
                 let collector = Unmanaged<OutcomeCollector>.fromOpaque(user!).takeUnretainedValue()
                 let bytes = UnsafeRawBufferPointer(start: json, count: length)
-                collector.events[collector.base + index].append(Array(bytes))
+                collector.slots[collector.base + index].events.append(Array(bytes))
             },
             log: { user, index, line, length in
                 let collector = Unmanaged<OutcomeCollector>.fromOpaque(user!).takeUnretainedValue()
                 let bytes = UnsafeRawBufferPointer(start: line, count: length)
-                collector.logs[collector.base + index].append(String(decoding: bytes, as: UTF8.self))
+                collector.slots[collector.base + index].logs.append(String(decoding: bytes, as: UTF8.self))
             },
             error: { user, index, error in
                 let collector = Unmanaged<OutcomeCollector>.fromOpaque(user!).takeUnretainedValue()
-                guard let error, collector.errors[collector.base + index] == nil else { return }
-                collector.errors[collector.base + index] = TransformationError(error.pointee)
+                guard let error, collector.slots[collector.base + index].error == nil else { return }
+                collector.slots[collector.base + index].error = TransformationError(error.pointee)
             })
         return withExtendedLifetime(self) { body(sink) }
     }
 
     func outcomes() -> [TransformOutcome] {
-        (0..<events.count).map { index in
-            if let error = errors[index] { return TransformOutcome(result: .failed(error), logs: logs[index]) }
-            if events[index].isEmpty { return TransformOutcome(result: .dropped, logs: logs[index]) }
-            return TransformOutcome(result: .events(events[index]), logs: logs[index])
+        slots.map { slot in
+            if let error = slot.error { return TransformOutcome(result: .failed(error), logs: slot.logs) }
+            if slot.events.isEmpty { return TransformOutcome(result: .dropped, logs: slot.logs) }
+            return TransformOutcome(result: .events(slot.events), logs: slot.logs)
         }
     }
 }

@@ -4,7 +4,7 @@ import Crypto
 /// A changed transformation or library gets a new key and so a fresh realm.
 struct RealmKey: Hashable, Sendable {
     /// The digest's 32 bytes as four words.
-    let words: [UInt64]
+    let words: (UInt64, UInt64, UInt64, UInt64)
 
     init(transformation: TransformationCode, libraries: [LibraryCode]) {
         var hasher = SHA256()
@@ -20,7 +20,15 @@ struct RealmKey: Hashable, Sendable {
             add(library.code)
         }
         words = hasher.finalize().withUnsafeBytes { raw in
-            (0..<4).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self) }
+            (
+                raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+                raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
+            )
         }
     }
+
+    static func == (a: RealmKey, b: RealmKey) -> Bool { a.words == b.words }
+
+    func hash(into hasher: inout Hasher) { hasher.combine(words.0) }  // already a digest
+
 }

@@ -10,6 +10,9 @@ struct Options {
     var rounds = 5
     var secondsPerRound = 2.0
     var batches = [1, 100]
+    var verbose = false
+    /// Only the keel* rounds (for a profiler).
+    var pinnedOnly = false
 
     init(arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -19,6 +22,8 @@ struct Options {
             case "--node": node = iterator.next() ?? node
             case "--rounds": rounds = Int(iterator.next() ?? "") ?? rounds
             case "--seconds": secondsPerRound = Double(iterator.next() ?? "") ?? secondsPerRound
+            case "--verbose": verbose = true
+            case "--pinned-only": pinnedOnly = true
             case "--batches": batches = (iterator.next() ?? "").split(separator: ",").compactMap { Int($0) }
             default:
                 FileHandle.standardError.write(Data("unknown argument \(argument)\n".utf8))
@@ -72,10 +77,26 @@ func median(_ values: [Double]) -> Double {
     return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
 }
 
-func keelRounds(engine: TransformationEngine, inputs: [TransformInput], batch: Int, options: Options) async -> [Double] {
-    var results: [Double] = []
+/// CPU time (user + system) of this whole process so far, in seconds.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+/// One round: events per wall-clock second, and events per CPU-second of the process (the
+/// figure that other load on a shared machine disturbs least).
+struct Rate {
+    var wall: Double
+    var cpu: Double
+}
+
+func keelRounds(engine: TransformationEngine, inputs: [TransformInput], batch: Int, options: Options) async -> [Rate] {
+    var results: [Rate] = []
     var kept = 0
     for _ in 0..<options.rounds {
+        let cpuStarted = processCPUSeconds()
         let started = ContinuousClock.now
         let limit = started + .milliseconds(Int(options.secondsPerRound * 1000))
         var done = 0
@@ -93,14 +114,25 @@ func keelRounds(engine: TransformationEngine, inputs: [TransformInput], batch: I
             done += slice.count
         }
         let elapsed = ContinuousClock.now - started
+        let cpu = processCPUSeconds() - cpuStarted
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        results.append(Double(done) / seconds)
+        results.append(Rate(wall: Double(done) / seconds, cpu: Double(done) / max(cpu, 1e-6)))
     }
     precondition(kept > 0)
     return results
 }
 
-func nodeRounds(eventsFile: String, batch: Int, options: Options) throws -> [Double] {
+/// The same rounds with the calling task running on the engine's worker thread
+/// (`withTaskExecutorPreference(engine.taskExecutor())`): `transform` runs inline, no thread hop.
+func keelRoundsOnEngineThread(
+    engine: TransformationEngine, inputs: [TransformInput], batch: Int, options: Options
+) async -> [Rate] {
+    await withTaskExecutorPreference(engine.taskExecutor()) {
+        await keelRounds(engine: engine, inputs: inputs, batch: batch, options: options)
+    }
+}
+
+func nodeRounds(eventsFile: String, batch: Int, options: Options) throws -> [Rate] {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = [options.node, options.nodeScript, eventsFile, "\(batch)", "\(options.rounds)", "\(options.secondsPerRound)"]
@@ -111,9 +143,10 @@ func nodeRounds(eventsFile: String, batch: Int, options: Options) throws -> [Dou
     process.waitUntilExit()
     guard process.terminationStatus == 0,
         let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-        let rates = object["eventsPerSecond"] as? [Double]
+        let rates = object["eventsPerSecond"] as? [Double],
+        let cpuRates = object["eventsPerCPUSecond"] as? [Double]
     else { throw CocoaError(.fileReadCorruptFile) }
-    return rates
+    return zip(rates, cpuRates).map { Rate(wall: $0, cpu: $1) }
 }
 
 let options = Options(arguments: CommandLine.arguments)
@@ -130,23 +163,44 @@ var configuration = TransformationEngine.Configuration()
 configuration.workers = 1  // per core
 let engine = try TransformationEngine(configuration: configuration)
 print("events: \(texts.count) distinct, \(averageSize) bytes on average; \(options.rounds) rounds of \(options.secondsPerRound) s; one core each")
-print("batch   keel (events/s)   node v20 (events/s)   keel/node")
+print("keel: caller task on the cooperative pool (a thread hand-off to the engine worker and back per call)")
+print("keel*: caller task on the engine worker (withTaskExecutorPreference(engine.taskExecutor()), no hand-off)")
+print("events/s of wall-clock time, and [events per CPU-second of the process]; medians")
+func column(_ text: String, _ width: Int) -> String { text.padding(toLength: width, withPad: " ", startingAt: 0) }
+func pair(_ rates: [Rate]) -> String {
+    "\(Int(median(rates.map(\.wall)))) [\(Int(median(rates.map(\.cpu))))]"
+}
+func ratio(_ a: [Rate], _ b: [Rate]) -> String {
+    String(format: "%.2f [%.2f]", median(a.map(\.wall)) / median(b.map(\.wall)), median(a.map(\.cpu)) / median(b.map(\.cpu)))
+}
+print(column("batch", 7) + column("keel", 18) + column("keel*", 18) + column("node v20", 18) + column("keel/node", 14) + "keel*/node")
 var oneRound = options
 oneRound.rounds = 1
 for batch in options.batches {
     // Rounds alternate between the engines so that other load on the machine hits both alike.
-    var keelRates: [Double] = []
-    var nodeRates: [Double] = []
+    var keelRates: [Rate] = []
+    var pinnedRates: [Rate] = []
+    var nodeRates: [Rate] = []
     for _ in 0..<options.rounds {
-        keelRates += await keelRounds(engine: engine, inputs: inputs, batch: batch, options: oneRound)
-        nodeRates += try nodeRounds(eventsFile: eventsFile, batch: batch, options: oneRound)
+        if !options.pinnedOnly {
+            keelRates += await keelRounds(engine: engine, inputs: inputs, batch: batch, options: oneRound)
+        }
+        pinnedRates += await keelRoundsOnEngineThread(engine: engine, inputs: inputs, batch: batch, options: oneRound)
+        if !options.pinnedOnly {
+            nodeRates += try nodeRounds(eventsFile: eventsFile, batch: batch, options: oneRound)
+        }
     }
-    let keel = median(keelRates)
-    let node = median(nodeRates)
+    if options.pinnedOnly {
+        print(column(String(batch), 7) + column("-", 18) + pair(pinnedRates))
+        continue
+    }
     print(
-        String(batch).padding(toLength: 8, withPad: " ", startingAt: 0)
-            + String(Int(keel)).padding(toLength: 18, withPad: " ", startingAt: 0)
-            + String(Int(node)).padding(toLength: 22, withPad: " ", startingAt: 0)
-            + String(format: "%.2f", keel / node))
+        column(String(batch), 7) + column(pair(keelRates), 18) + column(pair(pinnedRates), 18) + column(pair(nodeRates), 18)
+            + column(ratio(keelRates, nodeRates), 14) + ratio(pinnedRates, nodeRates))
+    if options.verbose {
+        print("  keel rounds: \(keelRates.map { "\(Int($0.wall))/\(Int($0.cpu))" })")
+        print("  keel* rounds: \(pinnedRates.map { "\(Int($0.wall))/\(Int($0.cpu))" })")
+        print("  node rounds: \(nodeRates.map { "\(Int($0.wall))/\(Int($0.cpu))" })")
+    }
 }
 engine.shutdown()

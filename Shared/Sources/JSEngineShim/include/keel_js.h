@@ -76,10 +76,23 @@ kjs_realm *kjs_realm_new(kjs_context *context, const char *file_name, const char
                          const kjs_sink *sink);
 void kjs_realm_free(kjs_context *context, kjs_realm *realm);
 
+/// The fields of what metadata(event) returns, in this order.
+enum {
+    KJS_METADATA_SOURCE_ID = 0,
+    KJS_METADATA_SOURCE_TYPE = 1,
+    KJS_METADATA_DESTINATION_ID = 2,
+    KJS_METADATA_DESTINATION_TYPE = 3,
+    KJS_METADATA_MESSAGE_ID = 4,
+    KJS_METADATA_WORKSPACE_ID = 5,
+    KJS_METADATA_FIELD_COUNT = 6,
+};
+
 typedef struct {
-    const char *event; size_t event_len;        ///< JSON object, UTF-8
-    const char *metadata; size_t metadata_len;  ///< JSON object returned by metadata(event)
-    const char *message_id; size_t message_id_len;
+    const char *event; size_t event_len;  ///< JSON object, UTF-8
+    /// The metadata fields (UTF-8) one after another, in KJS_METADATA_* order; the object
+    /// metadata(event) returns is built from them only when the transformation calls it.
+    const char *metadata;
+    uint32_t metadata_len[6];
 } kjs_input;
 
 typedef struct {
