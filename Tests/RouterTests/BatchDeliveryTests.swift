@@ -136,6 +136,33 @@ final class BatchSchedulerTests: XCTestCase {
         XCTAssertTrue(DeliveryPolicy().batching)
     }
 
+    /// Rejected items map back to the job that contributed them, counting per array (Braze
+    /// purchases: a job may carry several).
+    func testRejectedItemsMapBackToTheirJobs() throws {
+        func brazeJob(_ user: String, purchases: Int, events: Int) throws -> ScheduledJob {
+            var body = JSONObject()
+            if purchases > 0 { body["purchases"] = .array((0..<purchases).map { _ in ["external_id": .string(user), "product_id": "p"] }) }
+            if events > 0 { body["events"] = .array((0..<events).map { _ in ["external_id": .string(user), "name": "Played"] }) }
+            var job = RouterService.DeliveryJob(
+                destinationId: "braze", destinationType: "braze", messageId: user, userKey: user,
+                requests: [DeliveryRequest(method: "POST", url: "http://127.0.0.1:1/users/track", headers: [("Authorization", "Bearer k")], body: .object(body))])
+            job.raw = Array(repeating: 0, count: 100)
+            return ScheduledJob(job: job, origin: .parked(seq: 1), batch: try XCTUnwrap(batching.ticket(for: job)))
+        }
+        let jobs = [try brazeJob("u1", purchases: 1, events: 1), try brazeJob("u2", purchases: 2, events: 0), try brazeJob("u3", purchases: 1, events: 1)]
+        let errors = [
+            BatchItemError(field: "purchases", index: 2, message: "u2's second purchase"),
+            BatchItemError(field: "events", index: 1, message: "u3's event"),
+            BatchItemError(field: "events", index: 7, message: "out of range"),
+        ]
+        XCTAssertEqual(BatchDelivery.rejectedJobs(errors, jobs: jobs), [1: "u2's second purchase", 2: "u3's event"])
+        let merged = try XCTUnwrap(BatchDelivery(deliverer: HTTPDeliverer(client: .shared), spec: try XCTUnwrap(batching.specs("braze"))).makeRequest(jobs))
+        XCTAssertEqual(merged.url, "http://127.0.0.1:1/users/track")
+        XCTAssertEqual(merged.body?["purchases"]?.arrayValue?.count, 4)
+        XCTAssertEqual(merged.body?["events"]?.arrayValue?.map { $0["external_id"]?.stringValue }, ["u1", "u3"])
+        XCTAssertEqual(merged.headers.map(\.value), ["Bearer k"])
+    }
+
     func testOnlySingleRequestJobsOfBatchableTypesGetATicket() {
         XCTAssertNotNil(batching.ticket(for: job("u1", "m1")))
         var twoRequests = job("u1", "m1")
