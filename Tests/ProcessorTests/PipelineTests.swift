@@ -69,6 +69,55 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual(output.counts.batchRows, 1)
     }
 
+    /// The webhook's body is the event unchanged: it is copied from the event's text as received
+    /// when that text is exactly the tree's serialisation. The messages must be byte for byte
+    /// those written from the tree, whatever the timestamp correction or the mapping changed.
+    func testMessagesFromKeptEventTextAreThoseFromTheTree() async throws {
+        let events = [
+            // timestamp absent: corrected and appended to the text
+            #"{"type":"track","event":"Signed Up","messageId":"m1","anonymousId":"a1","properties":{"price":19.99,"n":-2},"originalTimestamp":"2026-11-29T12:00:00.000Z","sentAt":"2026-11-29T12:00:01.000Z","receivedAt":"2026-11-29T12:00:01.500Z"}"#,
+            // timestamp valid: nothing changes
+            #"{"type":"track","event":"Viewed","messageId":"m2","userId":"u2","receivedAt":"2026-11-29T12:00:00.000Z","timestamp":"2026-11-29T11:00:00.000Z"}"#,
+            // timestamp invalid: replaced in place, the text is dropped
+            #"{"type":"track","event":"Viewed","messageId":"m3","userId":"u3","receivedAt":"2026-11-29T12:00:00.000Z","timestamp":"yesterday"}"#,
+            // a webhook override: the body is the event without it, so not the text
+            #"{"type":"track","event":"Viewed","messageId":"m4","userId":"u4","appendPath":"/x","receivedAt":"2026-11-29T12:00:00.000Z"}"#,
+            // not compact: no text kept
+            #"{"type": "identify","messageId":"m5","userId":"u5","traits":{"email":"a@b.c"},"receivedAt":"2026-11-29T12:00:00.000Z"}"#,
+        ]
+        var withText: [InputEvent] = []
+        var withoutText: [InputEvent] = []
+        for event in events {
+            var bytes: [UInt8] = []
+            IngestRecord.serializePrefix(workspaceId: "acme", sourceId: "web", into: &bytes)
+            bytes += Array(event.utf8) + IngestRecord.suffix
+            let (record, text) = try IngestRecord.parsingKeepingEventText(bytes)
+            var kept = InputEvent(
+                workspaceId: "acme", sourceId: "web", messageId: record.event["messageId"]?.stringValue ?? "",
+                messageType: try XCTUnwrap(record.event.messageType), event: record.event, eventText: text)
+            TimestampCorrection.apply(to: &kept)
+            withText.append(kept)
+            var plain = input(record.event)
+            TimestampCorrection.apply(to: &plain.event)
+            withoutText.append(plain)
+            XCTAssertEqual(kept.event, plain.event)
+        }
+        XCTAssertEqual(withText.map { $0.eventText != nil }, [true, true, false, true, false], "the cases above take the path they are meant to")
+
+        let pipeline = EventPipeline(topics: Topics(), transformer: UnavailableUserTransformer())
+        var fromText = PipelineOutput()
+        await pipeline.run(withText, routing: routing(), into: &fromText)
+        var fromTree = PipelineOutput()
+        await pipeline.run(withoutText, routing: routing(), into: &fromTree)
+        XCTAssertEqual(fromText.messages.count, fromTree.messages.count)
+        XCTAssertGreaterThan(fromText.messages.filter { $0.topic == "keel.deliver.webhook" }.count, 3)
+        for (a, b) in zip(fromText.messages, fromTree.messages) {
+            XCTAssertEqual(a.topic, b.topic)
+            XCTAssertEqual(a.key, b.key)
+            XCTAssertEqual(String(decoding: a.value, as: UTF8.self), String(decoding: b.value, as: UTF8.self))
+        }
+    }
+
     func testTransformationAttachedIsRecordedNotDeliveredUntransformed() async {
         let output = await run([Self.track])
         XCTAssertFalse(output.messages.contains { $0.key == Array("js:a1".utf8) })

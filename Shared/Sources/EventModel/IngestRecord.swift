@@ -42,6 +42,23 @@ public struct IngestRecord: Sendable, Equatable {
         try self.init(json: json)
     }
 
+    /// Parses a record from a message value and keeps the event's text when it is exactly what
+    /// serialising the parsed event writes (``JSONText``), so that an unchanged event can be
+    /// written again by copying it.
+    public static func parsingKeepingEventText(_ bytes: [UInt8]) throws(EnvelopeError) -> (IngestRecord, JSONText?) {
+        let parsed: (JSON, Range<Int>?)
+        do {
+            parsed = try bytes.withUnsafeBufferPointer { buffer in
+                try Result { () throws(JSONError) in try JSONParser.parseCapturingMember(buffer, named: "event") }.get()
+            }
+        } catch {
+            throw EnvelopeError(code: .invalidJSON, reason: "ingest record: \(error)")
+        }
+        let record = try IngestRecord(json: parsed.0)
+        guard let range = parsed.1, case .object(let object) = record.event else { return (record, nil) }
+        return (record, JSONText(bytes: bytes[range], object: object))
+    }
+
     /// Parses a record from a message value in memory (e.g. a Kafka payload).
     public init(parsing buffer: UnsafeRawBufferPointer) throws(EnvelopeError) {
         let json: JSON

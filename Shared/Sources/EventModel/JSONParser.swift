@@ -11,6 +11,14 @@ struct JSONParser: ~Copyable {
     private var members = ScratchStack<JSONObject.Entry>()
     /// Elements of the arrays being parsed, innermost last.
     private var elements = ScratchStack<JSON>()
+    /// Whether the text read so far is exactly what serialising its tree writes (no whitespace,
+    /// no escapes, no repeated keys, numbers in their serialised form). Only tracked for
+    /// ``parseCapturingMember(_:named:)``.
+    private var canonical = true
+    /// The top-level member whose value's byte range is captured, and what was captured.
+    private var captureKey: String?
+    private var captured: (range: Range<Int>, canonical: Bool)?
+    private var capturedRepeats = false
 
     private init(base: UnsafePointer<UInt8>, count: Int) {
         self.base = base
@@ -26,6 +34,25 @@ struct JSONParser: ~Copyable {
         parser.skipWhitespace()
         guard parser.index == parser.count else { throw parser.error("unexpected content after the value") }
         return value
+    }
+
+    /// Parses an object and returns, with it, the byte range of the value of its member
+    /// `key` when that value's text is exactly what serialising its tree writes; `nil` when the
+    /// member is missing, repeated, or written otherwise (whitespace, escapes, another number
+    /// form).
+    static func parseCapturingMember(_ buffer: UnsafeBufferPointer<UInt8>, named key: String) throws(JSONError)
+        -> (JSON, Range<Int>?)
+    {
+        guard let base = buffer.baseAddress, !buffer.isEmpty else {
+            throw JSONError(offset: 0, reason: "empty input")
+        }
+        var parser = JSONParser(base: base, count: buffer.count)
+        parser.captureKey = key
+        let value = try parser.parseValue(depth: 0)
+        parser.skipWhitespace()
+        guard parser.index == parser.count else { throw parser.error("unexpected content after the value") }
+        guard let captured = parser.captured, captured.canonical, !parser.capturedRepeats else { return (value, nil) }
+        return (value, captured.range)
     }
 
     // MARK: Values
@@ -86,9 +113,22 @@ struct JSONParser: ~Copyable {
             guard index < count else { throw error("unexpected end of input") }
             guard base[index] == .colon else { throw error("expected ':'") }
             index += 1
-            let value = try parseValue(depth: depth)
+            let value: JSON
+            if depth == 1, let captureKey, key == captureKey {
+                if captured != nil { capturedRepeats = true }
+                skipWhitespace()
+                let start = index
+                let outer = canonical
+                canonical = true
+                value = try parseValue(depth: depth)
+                captured = (start..<index, canonical)
+                canonical = outer && canonical
+            } else {
+                value = try parseValue(depth: depth)
+            }
             // A repeated key keeps its first position and takes the new value.
             if let duplicate = duplicatePosition(of: key, from: first, positions: &positions) {
+                canonical = false
                 members[duplicate].value = value
             } else {
                 members.push(JSONObject.Entry(key: key, value: value))
@@ -188,6 +228,7 @@ struct JSONParser: ~Copyable {
 
     /// The slow path, from the first backslash: decode escapes into a byte buffer.
     private mutating func parseEscapedString(from start: Int) throws(JSONError) -> String {
+        canonical = false
         var bytes: [UInt8] = []
         bytes.reserveCapacity(index - start + 16)
         bytes.append(contentsOf: UnsafeBufferPointer(start: base + start, count: index - start))
@@ -339,9 +380,12 @@ struct JSONParser: ~Copyable {
             }
         }
         var isInteger = true
+        let integerDigits = index - start - (negative ? 1 : 0)
+        var fractionStart = index
         if index < count, base[index] == .dot {
             isInteger = false
             index += 1
+            fractionStart = index
             guard index < count, base[index].isDigit else { throw error("invalid number: digits expected after '.'") }
             while index < count, base[index].isDigit {
                 let digit = UInt64(base[index] &- .zero)
@@ -357,7 +401,9 @@ struct JSONParser: ~Copyable {
                 index += 1
             }
         }
+        let fractionEnd = index
         if index < count, base[index] | 0x20 == .e {
+            canonical = false
             isInteger = false
             index += 1
             var exponentNegative = false
@@ -374,11 +420,17 @@ struct JSONParser: ~Copyable {
             decimalExponent += exponentNegative ? -exponent : exponent
         }
         if isInteger, significantDigits <= 19 {
+            if negative, mantissa == 0 { canonical = false }  // -0 is written 0
             if negative {
                 if mantissa <= UInt64(Int64.max) + 1 { return .int(0 &- Int64(truncatingIfNeeded: mantissa)) }
             } else if mantissa <= UInt64(Int64.max) {
                 return .int(Int64(mantissa))
             }
+        }
+        if canonical {
+            canonical = Self.isShortestForm(
+                base: base, integerDigits: integerDigits, fraction: fractionStart..<fractionEnd,
+                significantDigits: significantDigits, isInteger: isInteger)
         }
         if significantDigits <= 19, mantissa <= 1 << 53, (-22...22).contains(decimalExponent) {
             var value = Double(mantissa)
@@ -397,13 +449,34 @@ struct JSONParser: ~Copyable {
         return .double(value)
     }
 
+    /// Whether a number literal without exponent that is not kept as an integer reads as
+    /// `Double.description` writes it: a fraction not ending in `0`, at most 15 significant
+    /// digits (so no shorter text reads back as the same `Double`), and a magnitude written
+    /// without exponent (below 10^15, and at least 0.001).
+    private static func isShortestForm(
+        base: UnsafePointer<UInt8>, integerDigits: Int, fraction: Range<Int>, significantDigits: Int, isInteger: Bool
+    ) -> Bool {
+        guard !isInteger, !fraction.isEmpty, base[fraction.upperBound - 1] != .zero, significantDigits <= 15,
+            integerDigits <= 15
+        else { return false }
+        if integerDigits == 1, base[fraction.lowerBound - 2] == .zero {
+            // 0.xxx: at most two zeros after the point.
+            var position = fraction.lowerBound
+            while position < fraction.upperBound, base[position] == .zero { position += 1 }
+            return position - fraction.lowerBound <= 2
+        }
+        return true
+    }
+
     // MARK: Helpers
 
     @inline(__always)
     private mutating func skipWhitespace() {
         while index < count {
             switch base[index] {
-            case .space, .newline, .tab, .carriageReturn: index += 1
+            case .space, .newline, .tab, .carriageReturn:
+                index += 1
+                canonical = false
             default: return
             }
         }

@@ -98,12 +98,14 @@ for _ in 0..<rounds {
     for chunk in stride(from: 0, to: count, by: 2000) {
         var inputs: [InputEvent] = []
         for raw in records[chunk..<min(chunk + 2000, count)] {
-            let parsed = try IngestRecord(parsing: raw)
-            var event = parsed.event
-            TimestampCorrection.apply(to: &event)
-            inputs.append(InputEvent(
+            // As BatchProcessor parses: the event's text is kept for bodies that are the event unchanged.
+            let (parsed, text) = try IngestRecord.parsingKeepingEventText(raw)
+            var input = InputEvent(
                 workspaceId: parsed.workspaceId, sourceId: parsed.sourceId,
-                messageId: event["messageId"]?.stringValue ?? "", messageType: event.messageType!, event: event))
+                messageId: parsed.event["messageId"]?.stringValue ?? "", messageType: parsed.event.messageType!,
+                event: parsed.event, eventText: text)
+            TimestampCorrection.apply(to: &input)
+            inputs.append(input)
         }
         var output = PipelineOutput()
         await pipeline.run(inputs, routing: routing, into: &output)
@@ -154,6 +156,8 @@ let configStore = ConfigStore(database: database, configuration: .init(workspace
 let parts = try buildProcessor(
     configuration: configuration, database: database, configStore: configStore, secrets: SecretResolver(environment: [:]),
     tuneConsumer: { $0.sessionTimeout = .seconds(6); $0.heartbeatInterval = .milliseconds(500); $0.bufferedBatches = 2 },
+    // KEEL_BENCH_PRODUCER_COMPRESSION (none, lz4, zstd …) overrides the producer's codec, to measure its CPU cost.
+    tuneProducer: { if let codec = ProcessInfo.processInfo.environment["KEEL_BENCH_PRODUCER_COMPRESSION"] { $0.compression = codec } },
     logger: logger)
 let group = ServiceGroup(services: parts.services, logger: logger)
 let cpu0 = cpuSeconds()

@@ -61,9 +61,13 @@ public struct DeliveryJob: Sendable, Equatable {
     }
 
     /// The message value: the bytes of ``json``, written directly (no intermediate tree).
-    public func serialized() -> [UInt8] {
+    public func serialized() -> [UInt8] { serialized(reusing: nil) }
+
+    /// ``serialized()``, copying `eventText` for a request body that is the very event it was
+    /// kept for (the webhook's whole-event body) instead of serialising that tree: the same bytes.
+    public func serialized(reusing eventText: JSONText?) -> [UInt8] {
         guard plan == nil, requests.allSatisfy(\.isDirectlyWritable) else { return json.serialized() }
-        var writer = EnvelopeWriter(capacity: 1024 + messageId.utf8.count + eventName.utf8.count)
+        var writer = EnvelopeWriter(capacity: 1024 + messageId.utf8.count + eventName.utf8.count, reusing: eventText)
         writer.member("{\"workspaceId\":", workspaceId)
         writer.member(",\"sourceId\":", sourceId)
         writer.member(",\"destinationId\":", destinationId)

@@ -8,8 +8,13 @@ struct EnvelopeWriter: ~Copyable {
     /// One buffer for the whole envelope: mapped bodies are written into it, not serialised
     /// apart and copied in.
     var json: JSONWriter
+    /// Copied for a value that is the event it was kept for (see ``JSONText``).
+    let eventText: JSONText?
 
-    init(capacity: Int) { json = JSONWriter(capacity: capacity) }
+    init(capacity: Int, reusing eventText: JSONText? = nil) {
+        json = JSONWriter(capacity: capacity)
+        self.eventText = eventText
+    }
 
     mutating func raw(_ text: StaticString) { json.raw(text) }
 
@@ -24,7 +29,10 @@ struct EnvelopeWriter: ~Copyable {
         string(value)
     }
 
-    mutating func value(_ value: JSON) { json.value(value) }
+    mutating func value(_ value: JSON) {
+        if let eventText, eventText.write(value, to: &json) { return }
+        json.value(value)
+    }
 
     /// The envelope's bytes.
     consuming func finish() -> [UInt8] { json.finish() }

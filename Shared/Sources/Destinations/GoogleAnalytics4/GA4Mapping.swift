@@ -156,12 +156,13 @@ struct Parameters {
 
     /// `text` cut to `maxLength` characters. Counting characters walks grapheme clusters, so
     /// it is avoided where bytes tell: at most `maxLength` bytes is at most `maxLength`
-    /// characters; ASCII without `\r` (the one ASCII byte that joins the next, in `\r\n`) has one
-    /// character per byte.
+    /// characters; when the first `maxLength + 1` bytes are ASCII other than `\r` (the one ASCII
+    /// byte that joins the next, in `\r\n`), each is one character, so the first `maxLength`
+    /// bytes are the first `maxLength` characters.
     static func truncated(_ text: String, _ maxLength: Int) -> String {
         let utf8 = text.utf8
         if utf8.count <= maxLength { return text }
-        if utf8.allSatisfy({ $0 < 0x80 && $0 != 0x0D }) {
+        if utf8.prefix(maxLength + 1).allSatisfy({ $0 < 0x80 && $0 != 0x0D }) {
             return String(decoding: utf8.prefix(maxLength), as: UTF8.self)
         }
         return text.count > maxLength ? String(text.prefix(maxLength)) : text

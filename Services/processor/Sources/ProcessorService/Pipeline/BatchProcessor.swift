@@ -109,7 +109,7 @@ public final class BatchProcessor: Sendable {
                     output.counts.duplicates += 1
                     continue
                 }
-                TimestampCorrection.apply(to: &candidate.input.event)
+                TimestampCorrection.apply(to: &candidate.input)
                 inputs.append(candidate.input)
             }
             await self.pipeline.run(inputs, routing: table, into: &output)
@@ -210,8 +210,9 @@ public final class BatchProcessor: Sendable {
 
     private func parse(_ message: ConsumedMessage, into output: inout PipelineOutput) -> (InputEvent, DedupStore.Key?)? {
         let record: IngestRecord
+        let eventText: JSONText?
         do {
-            record = try IngestRecord(parsing: message.value)
+            (record, eventText) = try IngestRecord.parsingKeepingEventText(message.value)
         } catch {
             let preview = String(decoding: message.value.prefix(1024), as: UTF8.self)
             output.errors.append(ProcessingError(stage: .parse, reason: error.description, payload: .string(preview)))
@@ -229,7 +230,7 @@ public final class BatchProcessor: Sendable {
         }
         let input = InputEvent(
             workspaceId: record.workspaceId, sourceId: record.sourceId, messageId: messageId, messageType: messageType,
-            event: record.event)
+            event: record.event, eventText: eventText)
         let key = messageId.isEmpty ? nil : DedupStore.Key(partition: message.partition, messageId: messageId)
         return (input, key)
     }

@@ -9,13 +9,20 @@ public struct InputEvent: Sendable {
     public var messageId: String
     public var messageType: MessageType
     public var event: JSON
+    /// The event's text as received, while it is exactly what serialising ``event`` writes: a
+    /// body that is the unchanged event is copied from it (``JSONText``).
+    public var eventText: JSONText?
 
-    public init(workspaceId: String, sourceId: String, messageId: String, messageType: MessageType, event: JSON) {
+    public init(
+        workspaceId: String, sourceId: String, messageId: String, messageType: MessageType, event: JSON,
+        eventText: JSONText? = nil
+    ) {
         self.workspaceId = workspaceId
         self.sourceId = sourceId
         self.messageId = messageId
         self.messageType = messageType
         self.event = event
+        self.eventText = eventText
     }
 }
 
@@ -149,7 +156,7 @@ public struct EventPipeline: Sendable {
                 eventName: event.eventName ?? event["name"]?.stringValue ?? "",
                 receivedAt: event["receivedAt"]?.stringValue ?? "", requests: requests, plan: plan)
             output.messages.append(
-                OutgoingMessage(topic: topics.deliver(destinationType: destination.type), key: key, value: job.serialized()))
+                OutgoingMessage(topic: topics.deliver(destinationType: destination.type), key: key, value: job.serialized(reusing: input.eventText)))
             output.counts.jobs[destination.type, default: 0] += 1
         case .batchRow(let rowEvent):
             let row = BatchRow(

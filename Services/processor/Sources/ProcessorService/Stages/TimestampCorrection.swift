@@ -26,4 +26,13 @@ public enum TimestampCorrection {
         }
         event["timestamp"] = .string(Timestamp.format(millisecondsSinceEpoch: corrected))
     }
+
+    /// ``apply(to:)-(JSON)`` to the input's event, keeping its text in step: an appended
+    /// `timestamp` is appended to the text too; a replaced one drops the text.
+    public static func apply(to input: inout InputEvent) {
+        let before = input.event["timestamp"]
+        apply(to: &input.event)
+        guard let text = input.eventText, !text.isText(of: input.event) else { return }
+        input.eventText = before == nil ? text.appending(member: "timestamp", of: input.event) : nil
+    }
 }
