@@ -116,7 +116,7 @@ let package = Package(
         .target(
             name: "WarehouseSnowflake",
             dependencies: [
-                "Warehouse", "ObjectStorage", "EventModel", httpClient, nioCore, logging,
+                "Warehouse", "ObjectStorage", "EventModel", "WorkspaceConfig", httpClient, nioCore, logging,
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             path: "Shared/Sources/WarehouseSnowflake"

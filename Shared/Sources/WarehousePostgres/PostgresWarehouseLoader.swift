@@ -23,8 +23,6 @@ public final class PostgresWarehouseLoader: WarehouseLoader {
     public let configuration: PostgresWarehouseConfiguration
     private let logger: Logger
     private let cache = Mutex<[String: TableSchema]?>(nil)
-    /// Bytes of COPY data sent to the server per write.
-    private let copyChunkBytes = 1 << 20
 
     public init(configuration: PostgresWarehouseConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -69,14 +67,27 @@ public final class PostgresWarehouseLoader: WarehouseLoader {
             existing = try await readSchema(connection)
         }
         // A table that does not exist yet starts with a text `id`, whatever the first id looks like.
-        var seeded = existing
-        for row in input where seeded[row.table] == nil { seeded[row.table] = TableSchema(columns: ["id": .text]) }
-        let plan = await Self.plan(input, existing: seeded)
+        var byTable: [String: [WarehouseRow]] = [:]
+        for row in input { byTable[row.table, default: []].append(row) }
+        // Tables are planned and encoded concurrently (client CPU) and COPYed one after the other,
+        // the smallest first: the server ingests one table while the client prepares the next.
+        let order = byTable.map { (table: $0.key, count: $0.value.count) }
+            .sorted { ($0.count, $0.table) < ($1.count, $1.table) }.map(\.table)
+        var prepared: [String: Task<TableLoad, Never>] = [:]
+        for (table, rows) in byTable {
+            let schema = existing[table] ?? TableSchema(columns: ["id": .text])
+            prepared[table] = Task { TableLoad(table: table, rows: rows, schema: schema) }
+        }
+        defer { for task in prepared.values { task.cancel() } }
 
         var summary: [LoadSummary.Table] = []
-        for table in plan.rows.keys.sorted() {
-            let columns = plan.newColumns[table] ?? []
-            if existing[table] == nil {
+        var discards: [String: [Discard]] = [:]
+        var schemas = existing
+        for (stage, table) in order.enumerated() {
+            let load = await prepared[table]!.value
+            let columns = load.plan.newColumns[table] ?? []
+            let isNew = existing[table] == nil
+            if isNew {
                 let definitions = ["\(q("id")) text PRIMARY KEY"]
                     + columns.filter { $0.name != "id" }.map { "\(q($0.name)) \(Self.sqlType($0.type))" }
                 try await execute(
@@ -86,53 +97,100 @@ public final class PostgresWarehouseLoader: WarehouseLoader {
                 let additions = columns.map { "ADD COLUMN IF NOT EXISTS \(q($0.name)) \(Self.sqlType($0.type))" }
                 try await execute("ALTER TABLE \(q(schema)).\(q(table)) \(additions.joined(separator: ", "))", on: connection)
             }
-            let rows = plan.rows[table] ?? []
-            try await merge(
-                rows, into: table, isNew: existing[table] == nil, schema: plan.schemas[table]!, on: connection,
-                stage: summary.count)
-            summary.append(.init(name: table, rows: rows.count, addedColumns: existing[table] == nil ? columns.count : columns.filter { $0.name != "id" }.count))
+            try await merge(load, isNew: isNew, on: connection, stage: stage)
+            summary.append(.init(
+                name: table, rows: load.rows.count,
+                addedColumns: isNew ? columns.count : columns.filter { $0.name != "id" }.count))
+            discards[table] = load.plan.discards
+            schemas[table] = load.plan.schemas[table]
         }
-        if !plan.discards.isEmpty {
-            try await writeDiscards(plan.discards, input: input, on: connection)
+        let allDiscards = discards.keys.sorted().flatMap { discards[$0]! }
+        if !allDiscards.isEmpty {
+            try await writeDiscards(allDiscards, input: input, on: connection)
         }
-        cache.withLock { $0 = plan.schemas }
-        return LoadSummary(tables: summary, discards: plan.discards.count)
+        cache.withLock { $0 = schemas }
+        return LoadSummary(tables: summary.sorted { $0.name < $1.name }, discards: allDiscards.count)
+    }
+
+    /// One table's share of a load, prepared off the connection: its plan, the columns its rows
+    /// carry, and (for the common case of ids new to the table) its COPY data.
+    struct TableLoad: Sendable {
+        var table: String
+        var plan: LoadPlan
+        var rows: [WarehouseRow]
+        var columns: [(name: String, type: ColumnType)]
+        /// The rows in binary COPY format, in chunks of about `chunkBytes`.
+        var chunks: [ByteBuffer]
+
+        static let chunkBytes = 1 << 20
+
+        init(table: String, rows input: [WarehouseRow], schema: TableSchema) {
+            self.table = table
+            plan = LoadPlan(rows: input, existing: [table: schema])
+            rows = plan.rows[table] ?? []
+            let names = plan.presentColumns[table] ?? []
+            let full = plan.schemas[table]!.columns
+            columns = [(name: "id", type: .text)]
+                + names.filter { $0 != "id" }.sorted().map { (name: $0, type: full[$0] ?? .text) }
+            chunks = Task.isCancelled ? [] : Self.encode(rows, columns: columns)
+        }
+
+        static func encode(_ rows: [WarehouseRow], columns: [(name: String, type: ColumnType)]) -> [ByteBuffer] {
+            let encoder = CopyBinaryEncoder(columns: columns)
+            var chunks: [ByteBuffer] = []
+            var buffer = ByteBufferAllocator().buffer(capacity: chunkBytes + 64 * 1024)
+            CopyBinaryEncoder.writeHeader(to: &buffer)
+            for row in rows {
+                encoder.append(row, to: &buffer)
+                if buffer.readableBytes >= chunkBytes {
+                    chunks.append(buffer)
+                    buffer = ByteBufferAllocator().buffer(capacity: chunkBytes + 64 * 1024)
+                }
+            }
+            CopyBinaryEncoder.writeTrailer(to: &buffer)
+            chunks.append(buffer)
+            return chunks
+        }
     }
 
     /// Rows whose id is not in the table yet are COPYed straight into it; the others go through a
     /// staging table and one merge statement. (The advisory lock keeps other Keel loaders out
     /// between the check and the COPY; a foreign writer inserting meanwhile makes the COPY fail
     /// on the primary key, and the retried load merges.)
-    private func merge(
-        _ rows: [WarehouseRow], into table: String, isNew: Bool, schema: TableSchema, on connection: PostgresConnection,
-        stage: Int
-    ) async throws {
-        var present = Set<String>()
-        for row in rows { for column in row.columns.keys { present.insert(column) } }
-        present.insert("id")
-        let names = ["id"] + present.subtracting(["id"]).sorted()
-        let columns = names.map { (name: $0, type: $0 == "id" ? ColumnType.text : schema.columns[$0] ?? .text) }
-
-        var known = Set<String>()
-        if !isNew {
-            let ids = rows.map(\.id)
-            let target = "\(q(configuration.schema)).\(q(table))"
-            let result = try await connection.query("SELECT id FROM \(unescaped: target) WHERE id = ANY(\(ids))", logger: logger)
-            for try await id in result.decode(String.self) { known.insert(id) }
+    ///
+    /// Not done: COPY first and fall back on a unique violation (saves the id check). With
+    /// postgres-nio 1.33 a COPY that fails mid-stream sometimes left the next COPY on the
+    /// connection waiting forever for writability.
+    private func merge(_ load: TableLoad, isNew: Bool, on connection: PostgresConnection, stage: Int) async throws {
+        let table = load.table
+        if isNew {
+            try await copy(chunks: load.chunks, rows: load.rows, columns: load.columns, into: table, on: connection)
+            return
         }
+        let rows = load.rows
+        let columns = load.columns
+        let target = "\(q(configuration.schema)).\(q(table))"
+        var known = Set<String>()
+        let result = try await connection.query(
+            "SELECT id FROM \(unescaped: target) WHERE id = ANY(\(rows.map(\.id)))", logger: logger)
+        for try await id in result.decode(String.self) { known.insert(id) }
         if known.isEmpty {
-            try await copy(rows, columns: columns, into: table, on: connection)
+            try await copy(chunks: load.chunks, rows: rows, columns: columns, into: table, on: connection)
             return
         }
         let fresh = rows.filter { !known.contains($0.id) }
-        if !fresh.isEmpty { try await copy(fresh, columns: columns, into: table, on: connection) }
+        if !fresh.isEmpty {
+            try await copy(chunks: TableLoad.encode(fresh, columns: columns), rows: fresh, columns: columns, into: table, on: connection)
+        }
         let existingRows = rows.filter { known.contains($0.id) }
         let staging = "keel_stage_\(stage)"
         let definitions = columns.map { "\(q($0.name)) \(Self.sqlType($0.type))" }.joined(separator: ", ")
         try await execute("CREATE TEMPORARY TABLE \(q(staging)) (\(definitions)) ON COMMIT DROP", on: connection)
-        try await copy(existingRows, columns: columns, into: staging, on: connection)
+        try await copy(
+            chunks: TableLoad.encode(existingRows, columns: columns), rows: existingRows, columns: columns, into: staging,
+            on: connection)
 
-        let target = "\(q(configuration.schema)).\(q(table))"
+        let names = columns.map(\.name)
         let list = names.map(q).joined(separator: ", ")
         let updated = names.filter { $0 != "id" }
         let conflict: String
@@ -157,23 +215,50 @@ public final class PostgresWarehouseLoader: WarehouseLoader {
             on: connection)
     }
 
+    /// Sends binary COPY data (``CopyBinaryEncoder``) into `table`; `rows` are the same rows, sent
+    /// in text format instead when a name cannot go into the binary COPY statement.
     private func copy(
-        _ rows: [WarehouseRow], columns: [(name: String, type: ColumnType)], into table: String,
-        on connection: PostgresConnection
+        chunks: [ByteBuffer], rows: @autoclosure () -> [WarehouseRow], columns: [(name: String, type: ColumnType)],
+        into table: String, on connection: PostgresConnection
     ) async throws {
-        var encoder = CopyTextEncoder(columns: columns)
-        let chunk = copyChunkBytes
-        try await connection.copyFrom(table: table, columns: columns.map(\.name), logger: logger) { writer in
-            var buffer = ByteBufferAllocator().buffer(capacity: chunk + 4096)
-            for row in rows {
-                encoder.append(row, to: &buffer)
-                if buffer.readableBytes >= chunk {
-                    try await writer.write(buffer)
-                    buffer.clear()
+        let names = columns.map(\.name)
+        guard let target = Self.binaryCopyTarget(table: table, columns: names) else {
+            let rows = rows()
+            var encoder = CopyTextEncoder(columns: columns)
+            try await connection.copyFrom(table: table, columns: names, logger: logger) { writer in
+                var buffer = ByteBufferAllocator().buffer(capacity: TableLoad.chunkBytes + 4096)
+                for row in rows {
+                    encoder.append(row, to: &buffer)
+                    if buffer.readableBytes >= TableLoad.chunkBytes {
+                        try await writer.write(buffer)
+                        buffer.clear()
+                    }
                 }
+                if buffer.readableBytes > 0 { try await writer.write(buffer) }
             }
-            if buffer.readableBytes > 0 { try await writer.write(buffer) }
+            return
         }
+        try await connection.copyFrom(table: target, logger: logger) { writer in
+            for chunk in chunks { try await writer.write(chunk) }
+        }
+    }
+
+    /// postgres-nio 1.33's `copyFrom` writes `COPY "<table>" FROM STDIN WITH (FORMAT text)` and
+    /// has no binary option. It splices the table name between the quotes as given, so the name
+    /// returned here closes the quote, lists the columns, asks for the binary format and turns the
+    /// library's own options into a comment. Only plain `[a-z0-9_]` names (what ``WarehouseNaming``
+    /// makes, and Keel's staging tables) are spliced; for anything else this returns nil and the
+    /// rows go in text format.
+    static func binaryCopyTarget(table: String, columns: [String]) -> String? {
+        for name in [table] + columns {
+            let plain = !name.isEmpty && name.utf8.allSatisfy { byte in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                    || byte == UInt8(ascii: "_")
+            }
+            guard plain else { return nil }
+        }
+        let list = columns.map { "\"\($0)\"" }.joined(separator: ",")
+        return "\(table)\" (\(list)) FROM STDIN WITH (FORMAT binary) --"
     }
 
     private func writeDiscards(_ discards: [Discard], input: [WarehouseRow], on connection: PostgresConnection) async throws {
@@ -215,7 +300,9 @@ public final class PostgresWarehouseLoader: WarehouseLoader {
         ]
         let definitions = columns.map { "\(q($0.name)) \(Self.sqlType($0.type))" }.joined(separator: ", ")
         try await execute("CREATE TEMPORARY TABLE keel_stage_discards (\(definitions)) ON COMMIT DROP", on: connection)
-        try await copy(rows, columns: columns, into: "keel_stage_discards", on: connection)
+        try await copy(
+            chunks: TableLoad.encode(rows, columns: columns), rows: rows, columns: columns, into: "keel_stage_discards",
+            on: connection)
         let list = columns.map { q($0.name) }.joined(separator: ", ")
         let updates = columns.dropFirst(3).map { "\(q($0.name)) = EXCLUDED.\(q($0.name))" }.joined(separator: ", ")
         try await execute(
@@ -233,24 +320,6 @@ public final class PostgresWarehouseLoader: WarehouseLoader {
             schemas[table, default: TableSchema()].columns[column] = Self.columnType(dataType)
         }
         return schemas
-    }
-
-    /// `LoadPlan` per table, the tables planned concurrently (tables are planned independently;
-    /// this is client CPU the server waits for). Discards come out in table order.
-    static func plan(_ input: [WarehouseRow], existing: [String: TableSchema]) async -> LoadPlan.Merged {
-        var byTable: [String: [WarehouseRow]] = [:]
-        for row in input { byTable[row.table, default: []].append(row) }
-        if byTable.count == 1 { return LoadPlan.Merged([LoadPlan(rows: input, existing: existing)], existing: existing) }
-        let plans = await withTaskGroup(of: (String, LoadPlan).self) { group in
-            for (table, rows) in byTable {
-                let schema = existing[table].map { [table: $0] } ?? [:]
-                group.addTask { (table, LoadPlan(rows: rows, existing: schema)) }
-            }
-            var plans: [(String, LoadPlan)] = []
-            for await plan in group { plans.append(plan) }
-            return plans.sorted { $0.0 < $1.0 }.map(\.1)
-        }
-        return LoadPlan.Merged(plans, existing: existing)
     }
 
     // MARK: Plumbing

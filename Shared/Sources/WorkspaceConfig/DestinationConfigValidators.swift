@@ -34,7 +34,8 @@ public struct DestinationConfigValidators: Sendable {
     /// Known type names, sorted.
     public var knownTypes: [String] { validators.keys.sorted() }
 
-    /// webhook, customerio, ga4, s3, local_storage, postgres, snowflake with basic checks.
+    /// webhook, customerio, ga4 with basic checks; s3, local_storage, postgres, snowflake with
+    /// ``BatchDestinationRules``.
     public static let builtIn = DestinationConfigValidators([
         "webhook": { config, issues in
             issues.requireURL(config, "url")
@@ -50,26 +51,14 @@ public struct DestinationConfigValidators: Sendable {
             issues.requireString(config, "measurementId")
             issues.requireString(config, "apiSecret")
         },
-        "s3": { config, issues in
-            issues.requireString(config, "bucket")
-            issues.optionalURL(config, "endpoint")
-        },
+        // The batch types: the same rules the batch-router applies when it reads the settings.
+        "s3": { config, issues in BatchDestinationRules.validate(type: "s3", config: config, issues: &issues) },
         "local_storage": { config, issues in
-            issues.requireString(config, "path")
+            BatchDestinationRules.validate(type: "local_storage", config: config, issues: &issues)
         },
-        "postgres": { config, issues in
-            if config["url"] == nil {
-                issues.requireString(config, "host")
-                issues.requireString(config, "database")
-            } else {
-                issues.requireString(config, "url")
-            }
-        },
+        "postgres": { config, issues in BatchDestinationRules.validate(type: "postgres", config: config, issues: &issues) },
         "snowflake": { config, issues in
-            for key in ["account", "user", "warehouse", "database"] { issues.requireString(config, key) }
-            if config["password"] == nil, config["privateKey"] == nil {
-                issues.add("password", "is required (or privateKey)")
-            }
+            BatchDestinationRules.validate(type: "snowflake", config: config, issues: &issues)
         },
     ])
 }

@@ -52,6 +52,38 @@ func event(_ index: Int) -> JSON {
     ]
 }
 
+/// CPU seconds (user + system) this process has used.
+func clientCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
+/// CPU seconds of a local Postgres's finished backends (the postmaster's reaped children), read
+/// from /proc; nil when the server is not local or /proc is unreadable. The loader opens one
+/// connection per load, so its backends have finished when a phase ends.
+func serverCPUSeconds(postmaster: Int32?) -> Double? {
+    guard let postmaster, let stat = try? String(contentsOfFile: "/proc/\(postmaster)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+    else { return nil }
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    // After the name: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14).
+    guard fields.count > 14, let cutime = Double(fields[13]), let cstime = Double(fields[14]) else { return nil }
+    return (cutime + cstime) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
+/// The postmaster of the server behind `configuration`, when it runs on this machine.
+func postmasterPID(_ configuration: DatabaseConfiguration) async -> Int32? {
+    guard let backend = try? await Database.withDatabase(configuration: configuration, logger: logger, { server -> Int32 in
+        let rows = try await server.client.query("SELECT pg_backend_pid()", logger: logger)
+        for try await pid in rows.decode(Int32.self) { return pid }
+        return 0
+    }), let stat = try? String(contentsOfFile: "/proc/\(backend)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")")
+    else { return nil }
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    return fields.count > 1 ? Int32(fields[1]) : nil
+}
+
 func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
 }
@@ -93,10 +125,13 @@ if let databaseURL {
     for batch in batches { _ = LoadPlan(rows: batch, existing: [:]) }
     let planTime = seconds(ContinuousClock.now - planStart)
 
+    let postmaster = await postmasterPID(admin)
+    let (clientBefore, serverBefore) = (clientCPUSeconds(), serverCPUSeconds(postmaster: postmaster))
     let loadStart = ContinuousClock.now
     var loaded = 0
     for batch in batches { loaded += try await loader.load(batch).rows }
     let loadTime = seconds(ContinuousClock.now - loadStart)
+    let (clientAfter, serverAfter) = (clientCPUSeconds(), serverCPUSeconds(postmaster: postmaster))
 
     // A replay of the first batch (merge on id, nothing added).
     let replayStart = ContinuousClock.now
@@ -106,6 +141,11 @@ if let databaseURL {
     print(String(format: "postgres  row building   %9d rows in %6.2f s  %9.0f rows/s", totalRows, buildTime, Double(totalRows) / buildTime))
     print(String(format: "postgres  load plan only  %9d rows in %6.2f s  %9.0f rows/s", totalRows, planTime, Double(totalRows) / planTime))
     print(String(format: "postgres  load (COPY+merge) %6d rows in %6.2f s  %9.0f rows/s  (%.0f events/s)", loaded, loadTime, Double(loaded) / loadTime, Double(events) / loadTime))
+    let clientCPU = clientAfter - clientBefore
+    print(String(format: "postgres  load CPU: client %.2f s (%.1f µs/row)", clientCPU, clientCPU / Double(loaded) * 1e6)
+        + (serverBefore.flatMap { before in serverAfter.map { after in
+            String(format: ", server %.2f s (%.1f µs/row)", after - before, (after - before) / Double(loaded) * 1e6)
+        } } ?? ", server not local"))
     print(String(format: "postgres  replay of one batch %5d rows in %6.2f s  %9.0f rows/s", batches[0].count, replayTime, Double(batches[0].count) / replayTime))
     print(String(format: "postgres  build + load     %9d rows in %6.2f s  %9.0f rows/s", totalRows, buildTime + loadTime, Double(totalRows) / (buildTime + loadTime)))
 

@@ -55,7 +55,7 @@ public struct BatchDestination: Sendable, Equatable {
     }
 
     /// The destination types the batch-router handles.
-    public static let types: Set<String> = ["s3", "local_storage", "postgres", "snowflake"]
+    public static let types: Set<String> = BatchDestinationRules.types
 
     /// Reads `destination`'s settings; `secrets` resolves `${ENV}` references.
     public init(_ destination: Destination, secrets: SecretResolver) throws(BatchDestinationError) {
@@ -104,66 +104,15 @@ public struct BatchDestination: Sendable, Equatable {
         }
     }
 
-    /// The checks `keel apply` should run for the batch types (see docs/batch-router.md): the
-    /// same ones ``init(_:secrets:)`` applies before resolving secrets.
+    /// The checks of the batch types' settings: ``BatchDestinationRules``, the same ones `keel
+    /// apply` runs.
     public static func validate(type: String, config: JSONObject, issues: inout ConfigIssues) {
-        switch type {
-        case "s3":
-            issues.requireString(config, "bucket")
-            issues.optionalURL(config, "endpoint")
-            if config["accessKeyId"] != nil || config["secretAccessKey"] != nil {
-                issues.requireString(config, "accessKeyId")
-                issues.requireString(config, "secretAccessKey")
-            }
-            optionalBool(config, "pathStyle", &issues)
-        case "local_storage":
-            issues.requireString(config, "path")
-        case "postgres":
-            for key in ["host", "database", "user"] { issues.requireString(config, key) }
-            if let port = config["port"], port.intValue == nil, port.stringValue.flatMap({ Int($0) }) == nil,
-                !(port.stringValue?.hasPrefix("${") ?? false)
-            {
-                issues.add("port", "must be a port number")
-            }
-            if let schema = config["schema"]?.stringValue, !isIdentifier(schema) {
-                issues.add("schema", "must be lower-case letters, digits and _")
-            }
-        case "snowflake":
-            for problem in SnowflakeConfiguration.validate(config) { issues.add(problem.key, problem.reason) }
-        default:
-            issues.add("type", "is not a batch destination type")
-        }
-        if let value = config["uploadInterval"] {
-            if value.stringValue.flatMap(parseInterval) == nil, !(value.stringValue?.hasPrefix("${") ?? false) {
-                issues.add("uploadInterval", "must be a duration such as 30s, 5m, 30m or 3h")
-            }
-        }
+        BatchDestinationRules.validate(type: type, config: config, issues: &issues)
     }
 
     /// `10s`, `5m`, `30m`, `3h`, or a bare number of minutes (RudderStack's upload frequency).
     public static func parseInterval(_ text: String) -> Duration? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        guard let last = trimmed.last else { return nil }
-        let unit: Int64
-        var number = Substring(trimmed)
-        switch last {
-        case "s": unit = 1; number = number.dropLast()
-        case "m": unit = 60; number = number.dropLast()
-        case "h": unit = 3600; number = number.dropLast()
-        default: unit = 60
-        }
-        guard let value = Int64(number), value > 0 else { return nil }
-        return .seconds(value * unit)
-    }
-
-    private static func optionalBool(_ config: JSONObject, _ key: String, _ issues: inout ConfigIssues) {
-        guard let value = config[key], value != .null, value.boolValue == nil else { return }
-        issues.add(key, "must be true or false")
-    }
-
-    private static func isIdentifier(_ text: String) -> Bool {
-        !text.isEmpty && text.utf8.count <= 63
-            && text.utf8.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_") }
+        BatchDestinationRules.parseInterval(text)
     }
 
     private static func trimmedPrefix(_ prefix: String?) -> String {
