@@ -110,6 +110,37 @@ final class SalesforcePlanTests: XCTestCase {
             XCTAssertEqual((error as? DestinationConfigError)?.key, "clientId")
         }
     }
+
+    /// The plan travels in the `DeliveryJob` (`"plan"` beside an empty `requests`) and reads back
+    /// equal, so the router runs exactly what the mapping planned.
+    func testThePlanRoundTripsThroughTheDeliveryJobEnvelope() throws {
+        let definition = try XCTUnwrap(DestinationRegistry.standard.definition(forType: "salesforce"))
+        guard case .plan(let plan) = definition.transform(event, with: try definition.makeMapper(config)) else {
+            return XCTFail("salesforce did not plan identify")
+        }
+        XCTAssertEqual(try DeliveryPlan(json: plan.json), plan)
+        let job = DeliveryJob(
+            workspaceId: "w", sourceId: "s", destinationId: "sf", destinationType: "salesforce", messageId: "m1", userKey: "user-42",
+            eventType: "identify", eventName: "", receivedAt: "2026-11-29T12:00:00.000Z", requests: [], plan: plan)
+        let bytes = job.serialized()
+        XCTAssertEqual(try JSON(parsing: bytes)["requests"], .array([]))
+        XCTAssertEqual(try DeliveryJob(parsing: bytes), job)
+        XCTAssertEqual(try DeliveryJob(parsing: bytes).plan?.steps.last?.when, DeliveryPlan.Condition(path: ["lookup", "totalSize"], equals: 0, negated: true))
+    }
+
+    func testAMalformedPlanIsRejectedNamingTheField() throws {
+        let step: JSON = ["name": "a", "request": ["method": "GET", "url": "https://x.example.com", "headers": [:], "body": .null, "bodyFormat": "none"]]
+        let cases: [(JSON, String)] = [
+            (["steps": []], "plan has no steps"),
+            (["steps": [step, step]], "plan steps[1].name is missing, repeated or has a dot"),
+            (["steps": [["name": "a", "request": ["url": "x"]]]], "plan step a has a malformed request"),
+            (["steps": [step], "refreshOn401": "token"], "plan refreshOn401 does not name a step"),
+            (["steps": [["name": "a", "request": step["request"]!, "cacheSeconds": -1]]], "plan step a cacheSeconds is not a positive integer"),
+        ]
+        for (json, reason) in cases {
+            XCTAssertThrowsError(try DeliveryPlan(json: json)) { error in XCTAssertEqual((error as? EnvelopeError)?.reason, reason) }
+        }
+    }
 }
 
 extension Result {

@@ -3,6 +3,7 @@ import EventModel
 import Foundation
 import KafkaTransport
 import RouterService
+import Synchronization
 import XCTest
 
 /// Multi-step delivery through real parts: events mapped by the registry's Salesforce and
@@ -234,4 +235,105 @@ final class PlanDeliveryTests: XCTestCase {
         let failed = try await harness.failedEvents.list(.init(destinationId: "intercom-prod"))
         XCTAssertEqual(failed.count, 0)
     }
+}
+
+/// Failure texts of a plan never show what it sent as credentials or what a cached step answered.
+final class PlanSecretMaskingTests: XCTestCase {
+    func testATokenEchoedInAnErrorAnswerIsMaskedInTheFailedEvent() async throws {
+        let harness = try await RouterHarness.make()
+        defer { Task { await harness.shutdown() } }
+        // A tool that answers its token endpoint, then rejects the write quoting the header it got.
+        let tool = try await FakeHTTPServer.start { request in
+            if request.path == "/token" { return (200, [:], ["access_token": "tok-SECRET-abcdef123", "expires_in": 3600]) }
+            return (400, [:], ["error": .string("bad request with \(request.header("authorization") ?? "") and key \(request.header("x-api-key") ?? "")")])
+        }
+        defer { Task { await tool.stop() } }
+        let plan = DeliveryPlan(
+            steps: [
+                DeliveryPlan.Step(
+                    name: "token", request: DestinationRequest(method: .post, url: tool.baseURL + "/token", body: .form([("client_secret", "cs-hush-991")])),
+                    cacheSeconds: 60),
+                DeliveryPlan.Step(
+                    name: "write",
+                    request: DestinationRequest(
+                        method: .post, url: tool.baseURL + "/write",
+                        headers: [("Authorization", "Bearer {{token.access_token}}"), ("X-Api-Key", "key-hush-442")], body: .json(["a": 1]))),
+            ], refreshOn401: "token")
+        let job = Destinations.DeliveryJob(
+            workspaceId: "acme", sourceId: "web", destinationId: "masked", destinationType: "webhook", messageId: "m-mask", userKey: "u1",
+            eventType: "identify", eventName: "", receivedAt: Timestamp.now().rfc3339, requests: [], plan: plan)
+        let running = try harness.startRouter()
+        defer { Task { await running.kill() } }
+        try await harness.produce([OutgoingMessage(topic: RouterHarness.topic, key: Array(job.key.utf8), value: job.serialized())])
+        try await harness.waitUntil("the failed event") { try await harness.failedEvents.list(.init(destinationId: "masked")).count == 1 }
+        let failedList = try await harness.failedEvents.list(.init(destinationId: "masked"))
+        let failed = try XCTUnwrap(failedList.first)
+        XCTAssertEqual(failed.reason, "plan step write: HTTP 400")
+        let excerpt = try XCTUnwrap(failed.responseExcerpt)
+        XCTAssertTrue(tool.received().last?.rawBody.contains("\"a\":1") == true)
+        XCTAssertTrue(excerpt.contains("bad request with **** and key ****"), excerpt)
+        for secret in ["tok-SECRET-abcdef123", "key-hush-442", "cs-hush-991"] {
+            XCTAssertFalse(excerpt.contains(secret), "excerpt shows \(secret): \(excerpt)")
+        }
+    }
+}
+
+/// The token cache: one fetch for concurrent misses, expiry, a bound on entries, and a 401 dropping
+/// only the answer that was used.
+final class PlanAnswerCacheTests: XCTestCase {
+    func key(_ destination: String, _ request: String = "r") -> PlanAnswerCache.Key {
+        PlanAnswerCache.Key(destinationId: destination, step: "token", request: request)
+    }
+
+    func testConcurrentMissesShareOneFetchAndFailuresAreNotCached() async throws {
+        let cache = PlanAnswerCache()
+        let fetches = Counter()
+        let shared = key("d1")
+        let answers = await withTaskGroup(of: String?.self) { group in
+            for _ in 0..<20 {
+                group.addTask {
+                    let outcome = await cache.answer(for: shared, ttl: .seconds(60)) {
+                        fetches.value.withLock { $0 += 1 }
+                        try? await Task.sleep(for: .milliseconds(100))
+                        return .success(["access_token": "t1"])
+                    }
+                    return try? outcome.get().answer["access_token"]?.stringValue
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        XCTAssertEqual(fetches.value.withLock { $0 }, 1)
+        XCTAssertEqual(answers, Array(repeating: "t1", count: 20))
+
+        let failure = DeliveryFailure(kind: .status, statusCode: 503, reason: "HTTP 503", retryable: true)
+        let failed = await cache.answer(for: key("d2"), ttl: .seconds(60)) { .failure(failure) }
+        XCTAssertThrowsError(try failed.get())
+        let retried = await cache.answer(for: key("d2"), ttl: .seconds(60)) { .success(["access_token": "t2"]) }
+        XCTAssertEqual(try retried.get().answer["access_token"], "t2", "a failed fetch is not cached")
+    }
+
+    func testAnswersExpireAreBoundedAndA401DropsOnlyTheUsedOne() async throws {
+        let cache = PlanAnswerCache(capacity: 3)
+        _ = await cache.answer(for: key("short"), ttl: .milliseconds(50)) { .success("a") }
+        try await Task.sleep(for: .milliseconds(80))
+        let again = await cache.answer(for: key("short"), ttl: .seconds(60)) { .success("b") }
+        XCTAssertEqual(try again.get().answer, "b", "expired answers are fetched again")
+
+        for index in 0..<10 { _ = await cache.answer(for: key("d\(index)"), ttl: .seconds(60)) { .success(.int(Int64(index))) } }
+        XCTAssertLessThanOrEqual(cache.count, 3)
+        let newest = await cache.answer(for: key("d9"), ttl: .seconds(60)) { .success("refetched") }
+        XCTAssertEqual(try newest.get().answer, 9, "the newest answers stay")
+
+        let used = try await cache.answer(for: key("x"), ttl: .seconds(60)) { .success("old") }.get()
+        cache.invalidate(key("x"), generation: used.generation)
+        let refreshed = try await cache.answer(for: key("x"), ttl: .seconds(60)) { .success("new") }.get()
+        XCTAssertEqual(refreshed.answer, "new")
+        cache.invalidate(key("x"), generation: used.generation)
+        let kept = try await cache.answer(for: key("x"), ttl: .seconds(60)) { .success("newer") }.get()
+        XCTAssertEqual(kept.answer, "new", "a stale 401 does not drop a newer token")
+    }
+}
+
+final class Counter: Sendable {
+    let value = Mutex(0)
 }

@@ -6,25 +6,32 @@ import Synchronization
 ///
 /// An entry is keyed by destination, step name and the resolved request (so new credentials never
 /// get an old token). Concurrent jobs that miss the same entry wait for the one fetch in progress
-/// instead of each fetching (a token is fetched once for many events). A failed fetch is not
-/// cached: its failure goes to the waiting jobs, and the next job fetches again. At most `capacity`
+/// instead of each fetching (a token is fetched once for many events). A failed fetch (or a 2xx
+/// that is not JSON) is not cached: its outcome goes to the waiting jobs, and the next job fetches
+/// again. At most `capacity`
 /// entries are kept (expired ones first, then the oldest answered ones are dropped); waiters are
 /// bounded by the requests in flight. Keys and answers hold secrets: never log them.
 public final class PlanAnswerCache: Sendable {
-    struct Key: Hashable, Sendable {
-        var destinationId: String
-        var step: String
+    public struct Key: Hashable, Sendable {
+        public var destinationId: String
+        public var step: String
         /// The resolved request, serialised.
-        var request: String
+        public var request: String
+
+        public init(destinationId: String, step: String, request: String) {
+            self.destinationId = destinationId
+            self.step = step
+            self.request = request
+        }
     }
 
     /// A cached answer and the generation that identifies it (for ``invalidate(_:generation:)``).
-    struct Cached: Sendable {
-        var answer: JSON
-        var generation: UInt64
+    public struct Cached: Sendable {
+        public var answer: JSON
+        public var generation: UInt64
     }
 
-    typealias Outcome = Result<Cached, DeliveryFailure>
+    public typealias Outcome = Result<Cached, DeliveryFailure>
 
     private enum Entry {
         case ready(Cached, expires: ContinuousClock.Instant)
@@ -47,7 +54,7 @@ public final class PlanAnswerCache: Sendable {
 
     /// The cached answer of `key`, or the result of `fetch` (run by one caller at a time per key;
     /// the others wait for it), cached for `ttl` when it succeeds.
-    func answer(for key: Key, ttl: Duration, fetch: () async -> Result<JSON, DeliveryFailure>) async -> Outcome {
+    public func answer(for key: Key, ttl: Duration, fetch: () async -> Result<JSON, DeliveryFailure>) async -> Outcome {
         enum Decision {
             case hit(Cached)
             case wait
@@ -89,7 +96,9 @@ public final class PlanAnswerCache: Sendable {
                     case .success(let answer):
                         let cached = Cached(answer: answer, generation: state.nextGeneration)
                         state.nextGeneration += 1
-                        state.entries[key] = .ready(cached, expires: .now + ttl)
+                        // A 2xx that is not JSON (an HTML page, an empty body) is not kept for
+                        // `ttl`: the jobs that got it fail naming the reference, later ones fetch again.
+                        state.entries[key] = answer.isNull ? nil : .ready(cached, expires: .now + ttl)
                         return (.success(cached), waiters)
                     case .failure(let failure):
                         state.entries[key] = nil
@@ -103,7 +112,7 @@ public final class PlanAnswerCache: Sendable {
     }
 
     /// Drops `key`'s answer if it is still the one of `generation` (a later refresh is kept).
-    func invalidate(_ key: Key, generation: UInt64) {
+    public func invalidate(_ key: Key, generation: UInt64) {
         state.withLock { state in
             if case .ready(let cached, _)? = state.entries[key], cached.generation == generation { state.entries[key] = nil }
         }
