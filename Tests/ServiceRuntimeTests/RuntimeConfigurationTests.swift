@@ -92,6 +92,28 @@ final class RuntimeConfigurationTests: XCTestCase {
         }
     }
 
+    func testKafkaPropertiesPassThroughAndMalformedOnesAreRefusedWithoutEchoingValues() throws {
+        let configuration = try RuntimeConfiguration(
+            service: .router,
+            environment: [
+                "KEEL_KAFKA_CONSUMER_PROPERTIES": "fetch.wait.max.ms=10, security.protocol=SASL_SSL,sasl.password=p=w",
+                "KEEL_KAFKA_PRODUCER_PROPERTIES": "compression.type=zstd",
+            ])
+        XCTAssertEqual(
+            configuration.kafkaConsumerProperties,
+            ["fetch.wait.max.ms": "10", "security.protocol": "SASL_SSL", "sasl.password": "p=w"])
+        XCTAssertEqual(configuration.kafkaProducerProperties, ["compression.type": "zstd"])
+        for bad in ["fetch.wait.max.ms", "=10", "Fetch.Wait=1", "sasl.password"] {
+            XCTAssertThrowsError(
+                try RuntimeConfiguration(service: .router, environment: ["KEEL_KAFKA_CONSUMER_PROPERTIES": bad + ",sasl.username=topsecret"])
+            ) { error in
+                let text = "\(error)"
+                XCTAssertTrue(text.contains("KEEL_KAFKA_CONSUMER_PROPERTIES"), text)
+                XCTAssertFalse(text.contains("topsecret"), text)
+            }
+        }
+    }
+
     func testRedactionLeavesURLsWithoutPasswordAlone() {
         XCTAssertEqual(
             RuntimeConfiguration(service: .router, databaseURL: "postgres://keel@127.0.0.1:5432/keel").redactedDatabaseURL,

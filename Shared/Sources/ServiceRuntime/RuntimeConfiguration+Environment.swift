@@ -71,6 +71,30 @@ extension RuntimeConfiguration {
             self.topicPartitions = number
         }
         if let workspace = value("KEEL_WORKSPACE") { self.workspace = workspace }
+        if let properties = value("KEEL_KAFKA_CONSUMER_PROPERTIES") {
+            self.kafkaConsumerProperties = try Self.kafkaProperties(properties, variable: "KEEL_KAFKA_CONSUMER_PROPERTIES")
+        }
+        if let properties = value("KEEL_KAFKA_PRODUCER_PROPERTIES") {
+            self.kafkaProducerProperties = try Self.kafkaProperties(properties, variable: "KEEL_KAFKA_PRODUCER_PROPERTIES")
+        }
+    }
+
+    /// Parses `name=value,name=value` (librdkafka property names: lowercase letters, digits, `.`,
+    /// `_`). The error never repeats a value: it may be a password.
+    static func kafkaProperties(_ text: String, variable: String) throws -> [String: String] {
+        var properties: [String: String] = [:]
+        for entry in text.split(separator: ",") {
+            let parts = entry.split(separator: "=", maxSplits: 1)
+            let name = parts.first.map { String($0).trimmingSpaces } ?? ""
+            guard parts.count == 2, !name.isEmpty,
+                name.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "." || $0 == "_") })
+            else {
+                throw ConfigurationError(
+                    variable: variable, expected: "name=value pairs separated by commas (librdkafka property names)", got: nil)
+            }
+            properties[name] = String(parts[1]).trimmingSpaces
+        }
+        return properties
     }
 }
 

@@ -27,6 +27,12 @@ public struct RuntimeConfiguration: Sendable, Equatable {
     public var topicPartitions: Int
     /// The stored workspace this process serves; `nil` (the default) means the only one stored.
     public var workspace: String?
+    /// Extra librdkafka properties for this process's consumers (`KEEL_KAFKA_CONSUMER_PROPERTIES`),
+    /// e.g. security settings, or `fetch.wait.max.ms` for the development broker. Default none.
+    /// Values may be secrets (`sasl.password`): never log them.
+    public var kafkaConsumerProperties: [String: String] = [:]
+    /// Extra librdkafka properties for this process's producers (`KEEL_KAFKA_PRODUCER_PROPERTIES`).
+    public var kafkaProducerProperties: [String: String] = [:]
 
     public static let defaultAdminHost = "0.0.0.0"
     public static let defaultDatabaseURL = "postgres://keel@127.0.0.1:5432/keel"

@@ -113,6 +113,8 @@ let client = HTTPClient(
     configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 16)))
 let authorization = "Basic " + Data("\(options.writeKey):".utf8).base64EncodedString()
 let padding = String(repeating: "x", count: 200)
+/// messageIds differ from run to run: the processor drops ids it saw within its dedup window.
+let run = String(UInt32.random(in: 0...UInt32.max), radix: 36)
 
 /// One `/v1/batch` body with `count` track events, each stamped with the send time.
 func batchBody(first: Int, count: Int) -> ByteBuffer {
@@ -120,7 +122,7 @@ func batchBody(first: Int, count: Int) -> ByteBuffer {
     var text = #"{"batch":["#
     for n in first..<(first + count) {
         if n > first { text += "," }
-        text += #"{"type":"track","event":"Bench Event","userId":"user-\#(n % options.users)","messageId":"bench-\#(n)","#
+        text += #"{"type":"track","event":"Bench Event","userId":"user-\#(n % options.users)","messageId":"bench-\#(run)-\#(n)","#
         text += #""properties":{"benchSentNanos":\#(sent),"n":\#(n),"plan":"pro","note":"\#(padding)"}}"#
     }
     text += "]}"

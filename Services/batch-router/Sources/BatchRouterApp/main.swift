@@ -9,9 +9,10 @@ import WorkspaceConfig
 
 let configuration = ServiceMain.configuration(for: .batchRouter)
 let environment = ProcessEnvironment.current()
-let settings: BatchRouterSettings
+var settings: BatchRouterSettings
 do {
     settings = try BatchRouterSettings(environment: environment)
+    settings.kafkaProperties.merge(configuration.kafkaConsumerProperties) { _, new in new }
 } catch {
     FileHandle.standardError.write(Data("batch-router: \(error)\n".utf8))
     exit(2)

@@ -27,6 +27,7 @@ await ServiceMain.run(configuration: runtime, logger: logger) {
     kafka.messageTimeout = configuration.ackTimeout  // a 503 means librdkafka gave the events up
     kafka.requestTimeout = configuration.ackTimeout
     kafka.linger = configuration.kafkaLinger
+    kafka.additionalProperties.merge(runtime.kafkaProducerProperties) { _, new in new }
     let producer = try KafkaProducer(configuration: kafka, logger: logger)
     let admin = try KafkaAdmin(configuration: .init(bootstrapServers: runtime.kafkaBrokers), logger: logger)
     try await admin.createTopics([.init(name: topic, partitions: runtime.topicPartitions)])

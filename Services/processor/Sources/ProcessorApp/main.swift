@@ -27,7 +27,10 @@ await ServiceMain.run(configuration: runtime, logger: logger) {
     let transformer = try makeJavaScriptTransformer(configStore: configStore)
     let parts = try buildProcessor(
         configuration: configuration, database: database, configStore: configStore, secrets: secrets,
-        transformer: transformer, logger: logger)
+        transformer: transformer,
+        tuneConsumer: { $0.additionalProperties.merge(runtime.kafkaConsumerProperties) { _, new in new } },
+        tuneProducer: { $0.additionalProperties.merge(runtime.kafkaProducerProperties) { _, new in new } },
+        logger: logger)
     let readiness = Readiness(checks: parts.readinessChecks, logger: logger)
     let adminServer = AdminServer(configuration: .init(runtime), readiness: readiness, registry: registry, logger: logger)
     return ServiceGroup(configuration: .keel(services: [database] + parts.services + [adminServer], logger: logger))

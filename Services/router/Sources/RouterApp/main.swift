@@ -24,6 +24,7 @@ await ServiceMain.run(configuration: runtime, logger: logger) {
     let topics = Topics(prefix: runtime.topicPrefix)
     var kafka = KafkaConsumer.Configuration(bootstrapServers: runtime.kafkaBrokers, groupID: "router", topics: [topics.deliverPattern])
     kafka.clientID = "keel-router"
+    kafka.additionalProperties.merge(runtime.kafkaConsumerProperties) { _, new in new }
     let consumer = try KafkaConsumer(configuration: kafka, logger: logger)
     let (httpClient, httpClientsByType) = HTTPDeliverer.makeClients(settings)
     let services = buildRouter(
