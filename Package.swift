@@ -68,6 +68,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // MARK: Shared
@@ -139,7 +140,10 @@ let package = Package(
         ),
         .target(
             name: "Transformations",
-            dependencies: ["JSEngineShim", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "JSEngineShim", .product(name: "Crypto", package: "swift-crypto"), httpClient, nioCore,
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             path: "Shared/Sources/Transformations"
         ),
         .executableTarget(

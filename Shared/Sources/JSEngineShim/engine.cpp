@@ -102,6 +102,14 @@ struct JobQueue;
 
 }  // namespace
 
+struct kjs_fetch_result {
+    keel_js::HttpResponse *response = nullptr;
+    size_t max_bytes = 0;
+    bool failed = false;
+    bool too_big = false;
+    std::string error;
+};
+
 struct kjs_realm {
     explicit kjs_realm(JSContext *cx)
         : global(cx), namespace_object(cx), transform_event(cx), transform_batch(cx), stringify(cx), metadata(cx),
@@ -549,6 +557,31 @@ bool reject_with(JSContext *cx, JS::CallArgs &args, const std::string &message) 
     return true;
 }
 
+// An https request through the host's fetcher (the engine has no TLS of its own).
+std::string https_request(const kjs_call_options *options, const keel_js::HttpRequest &request, int timeout_ms,
+                          keel_js::HttpResponse *response) {
+    if (!options->https_fetch) return "https is not available in this engine";
+    if (timeout_ms <= 0) return "fetch timed out (no time left in the call)";
+    std::string headers;
+    for (auto &[name, value] : request.headers) {
+        headers += name;
+        headers += '\0';
+        headers += value;
+        headers += '\0';
+    }
+    kjs_fetch_request r{request.method.data(), request.method.size(), request.url.data(), request.url.size(),
+                        headers.data(),        headers.size(),        request.body.data(), request.body.size(),
+                        uint32_t(timeout_ms),  options->max_fetch_response_bytes};
+    kjs_fetch_result result;
+    result.response = response;
+    result.max_bytes = options->max_fetch_response_bytes;
+    options->https_fetch(options->https_fetch_user, &r, &result);
+    if (result.failed) return result.error.empty() ? std::string("the request failed") : result.error;
+    if (result.too_big) return "fetch response exceeds the size limit";
+    if (response->status == 0) return "the request failed";
+    return {};
+}
+
 bool host_fetch_impl(JSContext *cx, unsigned argc, JS::Value *vp, bool v2) {
     JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
     kjs_context *c = context_of(cx);
@@ -594,8 +627,13 @@ bool host_fetch_impl(JSContext *cx, unsigned argc, JS::Value *vp, bool v2) {
     int timeout = int(std::min<int64_t>(c->options->fetch_timeout_ms, std::max<int64_t>(left_ms, 0)));
     std::string allowed(c->options->allowed_hosts ? c->options->allowed_hosts : "", c->options->allowed_hosts_len);
     keel_js::HttpResponse response;
-    std::string failure =
-        keel_js::http_request(request, allowed, timeout, c->options->max_fetch_response_bytes, &response);
+    bool https = false;
+    std::string failure = keel_js::check_request(request, allowed, &https);
+    if (failure.empty() && https) {
+        failure = https_request(c->options, request, timeout, &response);
+    } else if (failure.empty()) {
+        failure = keel_js::http_request(request, allowed, timeout, c->options->max_fetch_response_bytes, &response);
+    }
     if (!failure.empty()) return reject_with(cx, args, "fetch " + request.url + ": " + failure);
 
     JS::RootedValue body(cx);
@@ -854,6 +892,28 @@ void kjs_context_free(kjs_context *c) {
             p.live.erase(it);
             break;
         }
+}
+
+void kjs_fetch_result_set_status(kjs_fetch_result *r, int status) { r->response->status = status; }
+
+void kjs_fetch_result_add_header(kjs_fetch_result *r, const char *name, size_t name_len, const char *value,
+                                 size_t value_len) {
+    std::string n(name, name_len);
+    for (auto &ch : n) ch = (ch >= 'A' && ch <= 'Z') ? char(ch - 'A' + 'a') : ch;
+    r->response->headers.emplace_back(std::move(n), std::string(value, value_len));
+}
+
+void kjs_fetch_result_append_body(kjs_fetch_result *r, const char *bytes, size_t len) {
+    if (r->too_big || r->response->body.size() + len > r->max_bytes) {
+        r->too_big = true;
+        return;
+    }
+    r->response->body.append(bytes, len);
+}
+
+void kjs_fetch_result_fail(kjs_fetch_result *r, const char *message, size_t len) {
+    r->failed = true;
+    r->error.assign(message, len);
 }
 
 void kjs_context_collect(kjs_context *c) {

@@ -25,14 +25,22 @@ std::string trim(const std::string &s) {
 }
 
 struct Url {
+    bool https = false;
     std::string host, port = "80", target = "/";
 };
 
 std::string parse_url(const std::string &url, Url *out) {
     std::string l = lower(url.substr(0, 8));
-    if (l.rfind("https://", 0) == 0) return "https URLs are not supported by fetch (http:// only)";
-    if (l.rfind("http://", 0) != 0) return "fetch needs an absolute http:// URL";
-    std::string rest = url.substr(7);
+    std::string rest;
+    if (l.rfind("https://", 0) == 0) {
+        out->https = true;
+        out->port = "443";
+        rest = url.substr(8);
+    } else if (l.rfind("http://", 0) == 0) {
+        rest = url.substr(7);
+    } else {
+        return "fetch needs an absolute http:// or https:// URL";
+    }
     size_t end = rest.find_first_of("/?#");
     std::string authority = rest.substr(0, end);
     std::string target = end == std::string::npos ? "/" : rest.substr(end);
@@ -156,16 +164,32 @@ bool decode_chunked(const std::string &raw, std::string *out, bool *bad) {
     }
 }
 
+std::string check_url(const HttpRequest &request, const std::string &allowed_hosts, Url *url) {
+    if (auto e = parse_url(request.url, url); !e.empty()) return e;
+    if (!host_allowed(*url, allowed_hosts))
+        return "host " + url->host + " is not on this workspace's fetch allow list";
+    if (request.method.empty() || request.method.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string::npos)
+        return "invalid HTTP method";
+    for (auto &[name, value] : request.headers)
+        if (!valid_header_text(name) || !valid_header_text(value) || name.empty() || name.find(':') != std::string::npos)
+            return "invalid header in fetch options";
+    return {};
+}
+
 }  // namespace
+
+std::string check_request(const HttpRequest &request, const std::string &allowed_hosts, bool *https) {
+    Url url;
+    std::string e = check_url(request, allowed_hosts, &url);
+    *https = url.https;
+    return e;
+}
 
 std::string http_request(const HttpRequest &request, const std::string &allowed_hosts, int timeout_ms,
                          size_t max_response_bytes, HttpResponse *response) {
     Url url;
-    if (auto e = parse_url(request.url, &url); !e.empty()) return e;
-    if (!host_allowed(url, allowed_hosts))
-        return "host " + url.host + " is not on this workspace's fetch allow list";
-    if (request.method.empty() || request.method.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string::npos)
-        return "invalid HTTP method";
+    if (auto e = check_url(request, allowed_hosts, &url); !e.empty()) return e;
+    if (url.https) return "https requests are made by the host";
     if (timeout_ms <= 0) return "fetch timed out (no time left in the call)";
     auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
 

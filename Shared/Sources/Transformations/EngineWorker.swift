@@ -175,7 +175,8 @@ final class EngineWorker: @unchecked Sendable {
                     allowed_hosts_len: hosts.count,
                     max_log_lines: UInt32(clamping: core.configuration.maxLogLinesPerEvent),
                     max_log_bytes: UInt32(clamping: core.configuration.maxLogBytesPerEvent),
-                    max_fetch_response_bytes: UInt32(clamping: core.configuration.maxFetchResponseBytes))
+                    max_fetch_response_bytes: UInt32(clamping: core.configuration.maxFetchResponseBytes),
+                    https_fetch: HTTPSFetcher.callback, https_fetch_user: Unmanaged.passUnretained(core.fetcher).toOpaque())
                 while start < count {
                     switch realm(for: job, context: context) {
                     case .failed(let error):

@@ -68,10 +68,11 @@ final class ProcessWorker: @unchecked Sendable {
         posix_spawn_file_actions_adddup2(&actions, pair[1], 0)
         posix_spawn_file_actions_adddup2(&actions, pair[1], 1)
         let c = core.configuration
-        let arguments = [
-            executable, "--time-limit-ms", "\(c.timeLimit.milliseconds)", "--memory-limit-bytes", "\(c.memoryLimitBytes)",
-            "--address-space-bytes", "\(c.workerAddressSpaceBytes)", "--fetch-timeout-ms", "\(c.fetchTimeout.milliseconds)",
-        ]
+        let arguments =
+            [
+                executable, "--time-limit-ms", "\(c.timeLimit.milliseconds)", "--memory-limit-bytes", "\(c.memoryLimitBytes)",
+                "--address-space-bytes", "\(c.workerAddressSpaceBytes)", "--fetch-timeout-ms", "\(c.fetchTimeout.milliseconds)",
+            ] + (c.fetchCAFile.map { ["--fetch-ca-file", $0] } ?? [])
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         var pid: pid_t = 0
         let result = posix_spawn(&pid, executable, &actions, nil, &argv, environ)
@@ -139,7 +140,12 @@ public enum TransformationWorkerProcess {
         configuration.workers = 1
         var addressSpace = configuration.workerAddressSpaceBytes
         var iterator = arguments.dropFirst().makeIterator()
-        while let name = iterator.next(), let value = iterator.next().flatMap({ Int($0) }) {
+        while let name = iterator.next(), let text = iterator.next() {
+            if name == "--fetch-ca-file" {
+                configuration.fetchCAFile = text
+                continue
+            }
+            guard let value = Int(text) else { continue }
             switch name {
             case "--time-limit-ms": configuration.timeLimit = .milliseconds(value)
             case "--memory-limit-bytes": configuration.memoryLimitBytes = value

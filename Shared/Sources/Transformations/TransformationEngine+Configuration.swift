@@ -13,6 +13,10 @@ extension TransformationEngine {
         public var fetchTimeout: Duration = .seconds(2)
         /// Largest fetch response accepted.
         public var maxFetchResponseBytes: Int = 1 << 20
+        /// A PEM file of certificate authorities that `https://` fetches trust in addition to the
+        /// system's (for an internal CA). Certificates are always verified; there is no option to
+        /// turn verification off.
+        public var fetchCAFile: String? = nil
         /// Log lines kept per event, and their total size.
         public var maxLogLinesPerEvent: Int = 100
         public var maxLogBytesPerEvent: Int = 16 << 10

@@ -71,6 +71,7 @@ struct TransformJob: Sendable {
 /// running); workers wait on a condition for jobs.
 final class EngineCore: @unchecked Sendable {
     let configuration: TransformationEngine.Configuration
+    let fetcher: HTTPSFetcher
     private let condition = NSCondition()
     // Guarded by `condition`.
     private var pending: [(TransformJob, CheckedContinuation<[TransformOutcome], Never>)] = []
@@ -87,6 +88,7 @@ final class EngineCore: @unchecked Sendable {
 
     init(configuration: TransformationEngine.Configuration) throws {
         self.configuration = configuration
+        fetcher = HTTPSFetcher(caFile: configuration.fetchCAFile)
         let count = max(1, configuration.workers)
         freeSlots = configuration.queueCapacity > 0 ? configuration.queueCapacity : 2 * count
         if case .inProcess = configuration.isolation, kjs_process_start() != 0 {
@@ -259,6 +261,7 @@ final class EngineCore: @unchecked Sendable {
         while runningWorkers > ownThread { condition.wait() }
         workers = []
         condition.unlock()
+        fetcher.shutdown()
         for waiter in waiters { waiter.resume(returning: false) }
     }
 

@@ -95,6 +95,29 @@ typedef struct {
     uint32_t metadata_len[6];
 } kjs_input;
 
+/// An https request handed to the host (the engine itself speaks only http). URL, allow list,
+/// method and headers are already checked. Headers are name, NUL, value, NUL, repeated.
+typedef struct {
+    const char *method; size_t method_len;
+    const char *url; size_t url_len;
+    const char *headers; size_t headers_len;
+    const char *body; size_t body_len;
+    uint32_t timeout_ms;
+    uint32_t max_response_bytes;
+} kjs_fetch_request;
+
+typedef struct kjs_fetch_result kjs_fetch_result;
+/// What the host's fetcher reports, from inside its callback.
+void kjs_fetch_result_set_status(kjs_fetch_result *result, int status);
+void kjs_fetch_result_add_header(kjs_fetch_result *result, const char *name, size_t name_len, const char *value,
+                                 size_t value_len);
+void kjs_fetch_result_append_body(kjs_fetch_result *result, const char *bytes, size_t len);
+/// The request failed; the message is shown to the transformation (no secrets in it).
+void kjs_fetch_result_fail(kjs_fetch_result *result, const char *message, size_t len);
+
+/// Performs an https request synchronously (on the calling worker thread) and fills `result`.
+typedef void (*kjs_fetch_fn)(void *user, const kjs_fetch_request *request, kjs_fetch_result *result);
+
 typedef struct {
     uint32_t time_limit_ms;    ///< per transformEvent call, or per transformBatch call
     uint32_t fetch_timeout_ms; ///< per fetch, further capped by the time left in the call
@@ -102,6 +125,8 @@ typedef struct {
     uint32_t max_log_lines;    ///< per input
     uint32_t max_log_bytes;    ///< per input
     uint32_t max_fetch_response_bytes;
+    kjs_fetch_fn https_fetch;  ///< NULL: https URLs are rejected
+    void *https_fetch_user;
 } kjs_call_options;
 
 /// Runs the realm's transformEvent on each input (or transformBatch on all of them) and reports
