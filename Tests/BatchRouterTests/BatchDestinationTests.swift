@@ -93,4 +93,71 @@ final class BatchDestinationTests: XCTestCase {
             XCTAssertFalse(error.description.contains("s3cr3t"))
         }
     }
+
+    /// `keel apply` (the workspace parser with the built-in validators) and the batch-router check
+    /// a batch destination's settings with the same rules: what one rejects, the other rejects
+    /// with the same key; what one accepts, the other accepts.
+    func testKeelApplyAndTheBatchRouterAgreeOnSettings() throws {
+        let key = "-----BEGIN PRIVATE KEY-----\\nMIIB\\n-----END PRIVATE KEY-----"
+        let snowflake: JSON = [
+            "account": "xy12345", "user": "keel_loader", "privateKey": .string(key), "warehouse": "loading",
+            "database": "analytics", "schema": "keel", "bucket": "stage", "accessKeyId": "AK", "secretAccessKey": "s3cr3t",
+        ]
+        func without(_ config: JSON, _ key: String) -> JSON {
+            guard case .object(var object) = config else { return config }
+            object[key] = nil
+            return .object(object)
+        }
+        func with(_ config: JSON, _ key: String, _ value: JSON) -> JSON {
+            guard case .object(var object) = config else { return config }
+            object[key] = value
+            return .object(object)
+        }
+        let postgres: JSON = ["host": "db", "database": "dw", "user": "loader"]
+        let cases: [(type: String, config: JSON, problem: String?)] = [
+            ("snowflake", snowflake, nil),
+            // Accepted by the old `keel apply` check (it wanted a password or a key), refused by the loader.
+            ("snowflake", without(snowflake, "bucket"), "bucket"),
+            ("snowflake", without(snowflake, "schema"), "schema"),
+            ("snowflake", with(without(snowflake, "privateKey"), "password", "pw"), "privateKey"),
+            ("snowflake", with(snowflake, "warehouse", "bad name;"), "warehouse"),
+            ("postgres", postgres, nil),
+            ("postgres", without(postgres, "user"), "user"),
+            ("postgres", ["url": "postgres://db/dw"], "host"),
+            ("postgres", with(postgres, "schema", "Bad-Name"), "schema"),
+            ("postgres", with(postgres, "sslMode", "sometimes"), "sslMode"),
+            ("s3", ["bucket": "lake", "accessKeyId": "AK"], "secretAccessKey"),
+            ("s3", ["bucket": "lake", "pathStyle": "maybe"], "pathStyle"),
+            ("s3", ["bucket": "lake", "uploadInterval": "often"], "uploadInterval"),
+            ("local_storage", ["path": "/tmp/x", "uploadInterval": "30s"], nil),
+        ]
+        for (index, entry) in cases.enumerated() {
+            let routerProblem: String?
+            do throws(BatchDestinationError) {
+                _ = try BatchDestination(destination(entry.type, entry.config), secrets: SecretResolver(environment: [:]))
+                routerProblem = nil
+            } catch {
+                routerProblem = error.key
+            }
+            XCTAssertEqual(routerProblem, entry.problem, "case \(index): batch-router")
+
+            let yaml = """
+                workspace: w
+                destinations:
+                  - { id: d, name: D, type: \(entry.type), config: \(entry.config.jsonString) }
+                """
+            var applyProblems: [String] = []
+            do throws(WorkspaceConfigError) {
+                _ = try WorkspaceParser(destinationValidators: .builtIn).parse(yaml: yaml)
+            } catch {
+                applyProblems = error.issues.map(\.path)
+            }
+            if let problem = entry.problem {
+                XCTAssertTrue(applyProblems.contains("destinations[0].config.\(problem)"), "case \(index): keel apply: \(applyProblems)")
+            } else {
+                XCTAssertEqual(applyProblems, [], "case \(index): keel apply")
+            }
+            for issue in applyProblems { XCTAssertFalse(issue.contains("s3cr3t")) }
+        }
+    }
 }
