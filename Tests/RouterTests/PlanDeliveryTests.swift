@@ -166,6 +166,41 @@ final class PlanDeliveryTests: XCTestCase {
         XCTAssertEqual(salesforce.tokensIssued, 1)
     }
 
+    /// One user's plan jobs keep their order through 503 retries and parking (two in memory per
+    /// user, the rest parked in Postgres and loaded back in order).
+    func testOneUsersPlansStayInOrderThroughRetriesAndParking() async throws {
+        let harness = try await RouterHarness.make()
+        defer { Task { await harness.shutdown() } }
+        let salesforce = try await startSalesforce()
+        defer { Task { await salesforce.stop() } }
+        try harness.cluster.createTopic("keel.deliver.salesforce", partitions: 1)
+        salesforce.failWrites(status: 503, count: 3)
+
+        let running = try harness.startRouter(limits: .init(maxQueuedPerKey: 2))
+        defer { Task { await running.kill() } }
+        let titles = (0..<10).map { "title-\($0)" }
+        try await harness.produce(try jobs(type: "salesforce", destination: "salesforce-prod", config: salesforceConfig(salesforce), titles.map {
+            identify("user-1", ["email": "ada@example.com", "lastName": "Lovelace", "title": .string($0)])
+        }))
+        var parkedSeen = 0
+        try await harness.waitUntil("the last title written") {
+            parkedSeen = max(parkedSeen, try await harness.parkedRowCount(destination: "salesforce-prod"))
+            return salesforce.records.values.first?.fields["Title"] == "title-9"
+        }
+        try await Task.sleep(for: .milliseconds(300))
+
+        XCTAssertGreaterThan(parkedSeen, 0, "later jobs of the user were parked")
+        let writes = salesforce.received().filter { $0.path.contains("/sobjects/Lead") }
+        XCTAssertEqual(writes.prefix(3).map(\.status), [503, 503, 503])
+        let accepted = writes.filter { $0.status == 201 || $0.status == 204 }
+        XCTAssertEqual(accepted.map { $0.json["Title"]?.stringValue ?? "" }, titles, "each job once, in order")
+        XCTAssertEqual(accepted.map(\.method), ["POST"] + Array(repeating: "PATCH", count: 9), "created once, then updated")
+        XCTAssertEqual(salesforce.records.count, 1)
+        XCTAssertEqual(salesforce.tokensIssued, 1)
+        let parkedLeft = try await harness.parkedRowCount(destination: "salesforce-prod")
+        XCTAssertEqual(parkedLeft, 0)
+    }
+
     /// A reference to a value the earlier answers do not have fails the job, naming the reference.
     func testAMissingReferenceFailsNamingIt() async throws {
         let harness = try await RouterHarness.make()
