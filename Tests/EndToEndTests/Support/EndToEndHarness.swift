@@ -31,16 +31,20 @@ final class EndToEndHarness: Sendable {
 
     let testDatabase: TestDatabase
     let tools: ToolServer
+    /// The state behind Salesforce's and Intercom's answers (records, tokens, contacts).
+    let plans: PlanTools
     let topics: Topics
     let gatewayPort: Int
     private let group: ServiceGroup
     private let task: Task<Void, Error>
 
     private init(
-        testDatabase: TestDatabase, tools: ToolServer, topics: Topics, gatewayPort: Int, group: ServiceGroup, task: Task<Void, Error>
+        testDatabase: TestDatabase, tools: ToolServer, plans: PlanTools, topics: Topics, gatewayPort: Int, group: ServiceGroup,
+        task: Task<Void, Error>
     ) {
         self.testDatabase = testDatabase
         self.tools = tools
+        self.plans = plans
         self.topics = topics
         self.gatewayPort = gatewayPort
         self.group = group
@@ -63,7 +67,8 @@ final class EndToEndHarness: Sendable {
         let brokers = try brokers()
         let logger = Self.logger
         let testDatabase = try await TestDatabase.make(logger: logger)
-        let tools = try await ToolServer.start(answer: ToolAPIs.answer)
+        let plans = PlanTools()
+        let tools = try await ToolServer.start { request in ToolAPIs.answer(request, plans: plans) }
         do {
             // Applied as `keel apply` does: parsed with the registry's config checks, stored in keel_config.
             let document = try WorkspaceParser(destinationValidators: DestinationRegistry.standard.configValidators)
@@ -133,7 +138,7 @@ final class EndToEndHarness: Sendable {
             guard let gatewayPort = await ports.next() else { throw HarnessError("the gateway did not start") }
             for store in [gatewayStore, processorStore, routerStore] { _ = try await store.waitForFirstLoad() }
             return EndToEndHarness(
-                testDatabase: testDatabase, tools: tools, topics: topics, gatewayPort: gatewayPort, group: group, task: task)
+                testDatabase: testDatabase, tools: tools, plans: plans, topics: topics, gatewayPort: gatewayPort, group: group, task: task)
         } catch {
             await tools.stop()
             try? await testDatabase.drop()

@@ -26,7 +26,7 @@ enum Credentials {
 /// credentials or a payload the tool would reject gets the tool's documented error status, so
 /// the router records it as failed and the test sees a non-2xx status.
 enum ToolAPIs {
-    static func answer(_ request: ReceivedRequest) -> ToolAnswer {
+    static func answer(_ request: ReceivedRequest, plans: PlanTools) -> ToolAnswer {
         switch request.destination {
         case "amplitude": amplitude(request)
         case "mixpanel": mixpanel(request)
@@ -36,7 +36,8 @@ enum ToolAPIs {
         case "customerio": customerIO(request)
         case "ga4": ga4(request)
         case "webhook": request.headers["x-signature"] == Credentials.webhookSecret ? .text(200, "ok") : .text(401, "bad signature")
-        case "intercom": intercom(request)
+        case "intercom": plans.intercom(request)
+        case "salesforce": plans.salesforce(request)
         default: .json(404, ["message": "no such tool"])
         }
     }

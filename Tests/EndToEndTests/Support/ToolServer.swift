@@ -96,6 +96,8 @@ final class ToolServer: Sendable {
         let rest = segments.count > 1 ? "/" + segments[1] : "/"
         var headers: [String: String] = [:]
         for field in request.headers { headers[field.name.canonicalName.lowercased()] = field.value }
+        // HTTP/1.1's Host header arrives as the request's authority.
+        if headers["host"] == nil, let authority = request.head.authority { headers["host"] = authority }
         let text = String(decoding: body, as: UTF8.self)
         let isForm = headers["content-type"]?.hasPrefix("application/x-www-form-urlencoded") == true
         return ReceivedRequest(

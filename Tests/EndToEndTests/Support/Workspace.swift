@@ -4,7 +4,9 @@ import EventModel
 /// test's events reach exactly one tool, and every destination's base URL on the ``ToolServer``
 /// (`<tools>/<destination id>`). Retries are kept short so a wrong answer fails fast.
 enum E2EWorkspace {
-    static let destinations = ["amplitude", "mixpanel", "hubspot", "braze", "slack", "customerio", "ga4", "webhook", "intercom"]
+    static let destinations = [
+        "amplitude", "mixpanel", "hubspot", "braze", "slack", "customerio", "ga4", "webhook", "intercom", "salesforce",
+    ]
 
     static func writeKey(_ destination: String) -> String { "wk-\(destination)" }
 
@@ -89,6 +91,17 @@ enum E2EWorkspace {
                 config:
                   accessToken: \(Credentials.intercomToken)
                   endpoint: \(tools)/intercom
+                  \(delivery)
+              - id: salesforce
+                name: Salesforce
+                type: salesforce
+                config:
+                  clientId: \(SalesforceOrg.clientId)
+                  clientSecret: \(SalesforceOrg.clientSecret)
+                  username: \(SalesforceOrg.username)
+                  password: \(SalesforceOrg.password)
+                  securityToken: \(SalesforceOrg.securityToken)
+                  loginURL: \(tools)/salesforce
                   \(delivery)
             connections:
             \(connections)
