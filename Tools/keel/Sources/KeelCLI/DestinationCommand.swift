@@ -22,8 +22,9 @@ struct DestinationPreviewCommand: AsyncParsableCommand {
         discussion: """
             CONFIG is a JSON file with the destination's config object (as under `config:` in the workspace
             file; ${VAR} references are resolved from the environment). EVENT is a JSON file with one event.
-            Output: {"requests":[…]}, {"batchRow":…}, {"drop":reason} or {"abort":reason}.
-            Exit status: 0 for requests, a batch row or a drop; 1 for an abort or an invalid type or config.
+            Output: {"requests":[…]}, {"plan":{"steps":[…]}} (a multi-step delivery), {"batchRow":…},
+            {"drop":reason} or {"abort":reason}.
+            Exit status: 0 for requests, a plan, a batch row or a drop; 1 for an abort or an invalid type or config.
             """)
 
     @Option(help: "Destination type: \(DestinationRegistry.standard.definitions.map(\.type).joined(separator: ", ")).")
