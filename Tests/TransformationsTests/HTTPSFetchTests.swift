@@ -111,14 +111,15 @@ final class TLSTestServer {
             }
         }
         guard let found else {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
             throw POSIXError(.EADDRNOTAVAIL)
         }
         port = found
     }
 
     func stop() {
-        process.terminate()
+        // SIGKILL: the child inherits a signal mask that blocks SIGTERM.
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         try? FileManager.default.removeItem(at: directory)
     }
