@@ -85,7 +85,11 @@ public final class BatchProcessor: Sendable {
             claimed = keys.filter { !drop.contains($0) }
             do {
                 let lookup = claimed
+                let lookupStart = ContinuousClock.now
                 let seen = try await withRetries("dedup lookup") { try await self.dedup.seen(lookup, logger: self.logger) }
+                logger.trace(
+                    "batch looked up",
+                    metadata: ["ids": "\(lookup.count)", "duration": "\(ContinuousClock.now - lookupStart)"])
                 if !seen.isEmpty {
                     inFlight.release(seen)
                     claimed.removeAll { seen.contains($0) }
