@@ -126,6 +126,81 @@ final class BatchRouterEndToEndTests: XCTestCase {
         try await testDatabase.drop()
     }
 
+    /// A batch-router stopped after its files were uploaded but before its offsets were stored
+    /// reads the rows again after a restart and uploads them under the same keys (a file's key
+    /// derives from its first row): every event is in the bucket exactly once.
+    func testKilledBetweenUploadAndOffsetStoreLeavesEachEventInOneFile() async throws {
+        let endpoint = try TestSupport.s3Endpoint()
+        let testDatabase = try await TestDatabase.make(logger: TestSupport.logger)
+        let bucket = "keel-batch-\(UInt32.random(in: 0...UInt32.max))"
+        let s3 = try S3Client(
+            configuration: S3Configuration(bucket: bucket, endpoint: endpoint, accessKeyId: "test", secretAccessKey: "moto-secret"),
+            httpClient: .shared)
+        try await s3.createBucket()
+        try await BatchTestKafka.apply(
+            """
+            workspace: acme
+            sources:
+              - id: web
+                writeKey: wk-web
+            destinations:
+              - id: lake
+                name: Lake
+                type: s3
+                config:
+                  bucket: \(bucket)
+                  prefix: dumps
+                  endpoint: \(endpoint)
+                  accessKeyId: test
+                  secretAccessKey: moto-secret
+                  uploadInterval: 1s
+            connections:
+              - source: web
+                destinations: [lake]
+            """, to: testDatabase.database)
+        let cluster = try BatchTestKafka.cluster()
+        let (producer, producing) = try BatchTestKafka.producer(cluster)
+
+        // First process: its first upload succeeds, then it dies before storing offsets.
+        let uploaded = AsyncStream.makeStream(of: Void.self)
+        let first = try RunningBatchRouter(cluster: cluster, database: testDatabase) { _ in
+            uploaded.continuation.yield()
+            throw CancellationError()
+        }
+        let batch1 = (0..<60).map { TestSupport.track("e-\($0)", user: "u\($0 % 9)") }
+        try await producer.send(BatchTestKafka.messages(batch1, destination: "lake", type: "s3"))
+        var waiter = uploaded.stream.makeAsyncIterator()
+        _ = await waiter.next()
+        await first.kill()
+        let keysBefore = try await s3.list(prefix: "dumps/")
+        XCTAssertFalse(keysBefore.isEmpty, "the first upload happened")
+
+        // Second process: reads everything again (nothing was committed), plus new events.
+        let second = try RunningBatchRouter(cluster: cluster, database: testDatabase)
+        let batch2 = (60..<100).map { TestSupport.track("e-\($0)", user: "u\($0 % 9)") }
+        try await producer.send(BatchTestKafka.messages(batch2, destination: "lake", type: "s3"))
+        func lines() async throws -> [String] {
+            var ids: [String] = []
+            for key in try await s3.list(prefix: "dumps/") {
+                ids += try Self.events(in: try await s3.get(key: key)).compactMap { $0["messageId"]?.stringValue }
+            }
+            return ids
+        }
+        _ = try await eventually(timeout: .seconds(60), "100 events in the bucket") { () -> Bool? in
+            Set(try await lines()).count >= 100 ? true : nil
+        }
+        try await Task.sleep(for: .seconds(2))  // let any further upload finish
+        let ids = try await lines()
+        XCTAssertEqual(Set(ids).count, 100, "no event lost")
+        XCTAssertEqual(ids.count, 100, "no event in two files")
+        let keysAfter = Set(try await s3.list(prefix: "dumps/"))
+        XCTAssertTrue(Set(keysBefore).isSubset(of: keysAfter), "the replayed rows overwrote the first process's files")
+
+        await second.stop()
+        producing.cancel()
+        try await testDatabase.drop()
+    }
+
     /// A batch-router stopped after its load committed but before its offsets were stored reads
     /// the rows again after a restart; the warehouse merge on id keeps each row once.
     func testKilledBetweenLoadAndOffsetStoreLosesAndDuplicatesNothing() async throws {

@@ -1,5 +1,6 @@
 import EventModel
 import Foundation
+import KafkaTransport
 import Logging
 import ObjectStorage
 import Warehouse
@@ -15,6 +16,8 @@ struct FlushOutcome: Sendable {
     /// One per file written (object storage).
     struct File: Sendable {
         var sourceId: String
+        /// The `keel.batch` partition its rows came from.
+        var partition: TopicPartition
         var key: String
         var location: String
         var rows: Int
@@ -30,10 +33,14 @@ struct FlushOutcome: Sendable {
     var location: String = ""
 }
 
-/// gzip NDJSON files, one per source per flush, keyed
-/// `<prefix>/<sourceId>/<yyyy-mm-dd>/<epoch>.<uuid>.json.gz` (UTC date and epoch seconds of the
-/// job's first attempt; the uuid derives from the job id and source, so a retry rewrites the same
-/// key).
+/// gzip NDJSON files, one per source and `keel.batch` partition per flush, keyed
+/// `<prefix>/<sourceId>/<yyyy-mm-dd>/<epoch>.<uuid>.json.gz`.
+///
+/// The key depends only on the file's first row: the uuid derives from the destination, source,
+/// partition and offset of that row, the day and epoch seconds from its event's `receivedAt`.
+/// A retried flush, or the same rows read again after a crash between the upload and the offset
+/// store, therefore starts with the same row and overwrites the same object instead of adding a
+/// second copy (docs/batch-router.md, "Object storage files").
 public struct ObjectStorageSink: BatchSink {
     let store: any ObjectStore
     let prefix: String
@@ -51,16 +58,22 @@ public struct ObjectStorageSink: BatchSink {
         return (outcome.files.count, outcome.files.reduce(0) { $0 + $1.bytes })
     }
 
+    struct FileGroup: Hashable {
+        var sourceId: String
+        var partition: TopicPartition
+    }
+
     func flush(_ job: FlushJob) async throws -> FlushOutcome {
-        var bySource: [String: [Int]] = [:]
-        var order: [String] = []
+        var groups: [FileGroup: [Int]] = [:]
+        var order: [FileGroup] = []
         for (index, row) in job.rows.enumerated() {
-            if bySource[row.sourceId] == nil { order.append(row.sourceId) }
-            bySource[row.sourceId, default: []].append(index)
+            let group = FileGroup(sourceId: row.sourceId, partition: row.partition)
+            if groups[group] == nil { order.append(group) }
+            groups[group, default: []].append(index)
         }
         var outcome = FlushOutcome()
-        for sourceId in order {
-            let indices = bySource[sourceId]!
+        for group in order {
+            let indices = groups[group]!
             let gzip = try GzipWriter(level: gzipLevel)
             var line: [UInt8] = []
             line.reserveCapacity(2048)
@@ -71,19 +84,25 @@ public struct ObjectStorageSink: BatchSink {
                 try gzip.write(line)
             }
             let body = try gzip.finish()
-            let key = Self.key(prefix: prefix, sourceId: sourceId, createdAt: job.createdAt, jobId: job.id)
+            let key = Self.key(prefix: prefix, destinationId: job.destinationId, first: job.rows[indices[0]], fallbackTime: job.createdAt)
             try await store.put(key: key, body: body, contentType: "application/gzip")
             outcome.files.append(.init(
-                sourceId: sourceId, key: key, location: store.location(of: key), rows: indices.count, bytes: body.count))
+                sourceId: group.sourceId, partition: group.partition, key: key, location: store.location(of: key),
+                rows: indices.count, bytes: body.count))
         }
         return outcome
     }
 
-    static func key(prefix: String, sourceId: String, createdAt: Date, jobId: String) -> String {
-        let seconds = Int64(createdAt.timeIntervalSince1970.rounded(.down))
+    /// The key of the file whose first row is `first`. Its time is the event's `receivedAt`
+    /// (set by the gateway on every event); `fallbackTime` only for an event without one.
+    static func key(prefix: String, destinationId: String, first: PendingRow, fallbackTime: Date) -> String {
+        let milliseconds = first.event["receivedAt"]?.stringValue.flatMap { Timestamp(parsing: $0) }?.millisecondsSinceEpoch
+            ?? Int64((fallbackTime.timeIntervalSince1970 * 1000).rounded(.down))
+        let seconds = milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000
         let day = Timestamp(millisecondsSinceEpoch: seconds * 1000).rfc3339.prefix(10)
-        let name = "\(seconds).\(stableUUID(jobId + "/" + sourceId)).json.gz"
-        let parts = (prefix.isEmpty ? [] : [prefix]) + [sourceId, String(day), name]
+        let identity = "\(destinationId)/\(first.sourceId)/\(first.partition.topic)/\(first.partition.partition)/\(first.offset)"
+        let name = "\(seconds).\(stableUUID(identity)).json.gz"
+        let parts = (prefix.isEmpty ? [] : [prefix]) + [first.sourceId, String(day), name]
         return parts.joined(separator: "/")
     }
 

@@ -19,7 +19,7 @@ struct UploadHistory: Sendable {
         await record(destination: destination.id) { connection in
             for file in outcome.files {
                 try await upsert(
-                    connection, id: "\(job.id)/\(file.sourceId)", job: job, destination: destination, sourceId: file.sourceId,
+                    connection, id: "\(job.id)/\(file.sourceId)/\(file.partition.partition)", job: job, destination: destination, sourceId: file.sourceId,
                     key: file.key, location: file.location, rows: file.rows, bytes: file.bytes, discards: 0,
                     status: .uploaded, error: nil)
             }
