@@ -85,7 +85,7 @@ extension HTTPDeliverer {
                 answers[step.name] = Self.parseAnswer(answer)
             case .failed(let failure):
                 let named = Self.named(failure, step: step.name)
-                if failure.statusCode == 401, plan.refreshOn401 != nil, answers[plan.refreshOn401!] != nil {
+                if failure.statusCode == 401, let refreshStep = plan.refreshOn401, answers[refreshStep] != nil {
                     return .unauthorized(named, refresh: refresh)
                 }
                 return .finished(.failed(named))
