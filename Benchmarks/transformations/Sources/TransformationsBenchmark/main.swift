@@ -1,6 +1,7 @@
 // Events per second per core through Keel's transformation engine (SpiderMonkey) for the
 // email-filter transformation on ~1 KB events, batches of 1 and 100, beside node v20 running the
-// same transformation on the same events. Run through Benchmarks/transformations/run.sh.
+// same transformation on the same events; Keel both through the usual thread hand-off and with the
+// caller running on the engine worker (taskExecutor()). Run through Benchmarks/transformations/run.sh.
 import Foundation
 import Transformations
 
