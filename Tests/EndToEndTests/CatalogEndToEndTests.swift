@@ -49,7 +49,8 @@ final class CatalogEndToEndTests: XCTestCase {
         }
         try await harness.sendBatch(writeKey: E2EWorkspace.writeKey("amplitude"), batch)
         let requests = try await harness.waitForRequests("amplitude") { received in
-            Self.amplitudeEvents(received).count >= 8 && received.contains { $0.path == "/groupidentify" }
+            Self.amplitudeEvents(received).filter { $0["insert_id"]?.stringValue?.hasPrefix("amp-") == true }.count >= 8
+                && received.contains { $0.path == "/groupidentify" }
         }
         XCTAssertTrue(requests.allSatisfy { $0.status == 200 }, "every upload accepted: \(requests)")
         for upload in requests where upload.path != "/groupidentify" {
@@ -58,7 +59,7 @@ final class CatalogEndToEndTests: XCTestCase {
             XCTAssertEqual(upload.headers["content-type"], "application/json")
             XCTAssertEqual(upload.json?["api_key"]?.stringValue, Credentials.amplitudeKey)
         }
-        let events = Self.amplitudeEvents(requests)
+        let events = Self.amplitudeEvents(requests).filter { $0["insert_id"]?.stringValue?.hasPrefix("amp-") == true }
         // insert_id = messageId, once each (Amplitude deduplicates on it for 7 days); alias is not sent.
         XCTAssertEqual(
             events.compactMap { $0["insert_id"]?.stringValue }.sorted(),
@@ -93,6 +94,33 @@ final class CatalogEndToEndTests: XCTestCase {
         XCTAssertEqual(identification[0]?["group_value"], "acme-1")
         XCTAssertEqual(identification[0]?[path: "group_properties", "$set", "name"], "Acme")
         XCTAssertEqual(requests.filter { $0.path == "/groupidentify" }.count, 1)
+    }
+
+    /// Many users' events at once: the router may combine them (Amplitude's Batch Event Upload API,
+    /// `POST /batch`, same `{api_key, events}` body); every event must still arrive exactly once.
+    func testAmplitudeDeliversManyUsersEventsEachOnceInFewerUploads() async throws {
+        let harness = try await Self.shared.get()
+        let count = 30
+        let batch = (1...count).map { n in
+            SDKEvent.make(
+                "track", messageId: "ampb-\(n)", userId: "ampb-user-\(1000 + n)", timestamp: Self.t1,
+                fields: ["event": "Song Played", "properties": ["n": .int(Int64(n))]])
+        }
+        try await harness.sendBatch(writeKey: E2EWorkspace.writeKey("amplitude"), batch)
+        func ours(_ requests: [ReceivedRequest]) -> [ReceivedRequest] {
+            requests.filter { request in
+                request.json?["events"]?.arrayValue?.contains { $0["insert_id"]?.stringValue?.hasPrefix("ampb-") == true } == true
+            }
+        }
+        let requests = ours(try await harness.waitForRequests("amplitude") { Self.amplitudeEvents(ours($0)).count >= count })
+        XCTAssertTrue(requests.allSatisfy { $0.status == 200 && $0.json?["api_key"]?.stringValue == Credentials.amplitudeKey }, "\(requests)")
+        let ids = Self.amplitudeEvents(requests).compactMap { $0["insert_id"]?.stringValue }
+        XCTAssertEqual(ids.sorted(), (1...count).map { "ampb-\($0)" }.sorted(), "each event once")
+        XCTAssertTrue(requests.allSatisfy { $0.path == "/2/httpapi" || $0.path == "/batch" })
+        XCTAssertLessThan(requests.count, count, "combined into batch uploads: \(requests.map { "\($0.path) ×\($0.json?["events"]?.arrayValue?.count ?? 0)" })")
+        for request in requests where request.path == "/batch" {
+            XCTAssertEqual(Set(request.json?["events"]?.arrayValue?.compactMap { $0["user_id"]?.stringValue } ?? []).count, request.json?["events"]?.arrayValue?.count, "at most one event per user in a batch (order per user)")
+        }
     }
 
     static func amplitudeEvents(_ requests: [ReceivedRequest]) -> [JSON] {
