@@ -32,15 +32,6 @@ struct DevKafka: ParsableCommand {
     @Option(name: .customLong("control-port"), help: "Serve the control protocol on 127.0.0.1:<port> (0: any).")
     var controlPort: UInt16?
 
-    @Option(
-        name: .customLong("replication-factor"),
-        help: """
-            Replicas of the topics given with --topics (at most --brokers). The mock cluster keeps \
-            data in memory either way; with more than one replica it answers acks=all produces \
-            ~45 ms later, so the default is 1.
-            """)
-    var replicationFactor: Int = 1
-
     @Option(help: "Comma-separated topics to create at start.")
     var topics: String = ""
 
@@ -50,9 +41,6 @@ struct DevKafka: ParsableCommand {
     func validate() throws {
         guard (1...64).contains(brokers) else { throw ValidationError("--brokers must be between 1 and 64") }
         guard (1...10_000).contains(partitions) else { throw ValidationError("--partitions must be positive") }
-        guard (1...brokers).contains(replicationFactor) else {
-            throw ValidationError("--replication-factor must be between 1 and --brokers")
-        }
     }
 
     func run() throws {
@@ -68,7 +56,7 @@ struct DevKafka: ParsableCommand {
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .warning
         let cluster = try MockKafkaCluster(brokers: brokers, logger: logger)
         for topic in topics.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !topic.isEmpty {
-            try cluster.createTopic(topic, partitions: partitions, replicationFactor: replicationFactor)
+            try cluster.createTopic(topic, partitions: partitions, replicationFactor: min(3, brokers))
         }
         let control = try controlPort.map { port throws(KafkaError) in
             try MockClusterControlServer(cluster: cluster, port: port)
