@@ -107,14 +107,14 @@ final class EndToEndHarness: Sendable {
                 configuration: gatewayConfiguration, producer: gatewayProducer, sources: ConfigStoreSources(store: gatewayStore),
                 logger: logger, onServerRunning: { port in portContinuation.yield(port) })
 
-            // Processor, as ProcessorApp/main.swift (without user transformations: none are attached).
+            // Processor, as ProcessorApp/main.swift, with the SpiderMonkey user-transformation stage.
             let processorStore = configStore()
             var processorConfiguration = ProcessorConfiguration(topics: topics, kafkaBrokers: brokers)
             processorConfiguration.consumerGroup = "e2e-processor-\(run)"
             processorConfiguration.maxBatchSize = 200
             let processor = try buildProcessor(
                 configuration: processorConfiguration, database: testDatabase.database, configStore: processorStore, secrets: secrets,
-                tuneConsumer: Self.tuneConsumer, tuneProducer: { $0.shutdownFlushTimeout = .seconds(2) }, logger: logger)
+                transformer: try makeJavaScriptTransformer(configStore: processorStore), tuneConsumer: Self.tuneConsumer, tuneProducer: { $0.shutdownFlushTimeout = .seconds(2) }, logger: logger)
 
             // Router, as RouterApp/main.swift.
             let routerStore = configStore()
@@ -204,6 +204,14 @@ final class EndToEndHarness: Sendable {
         let received = tools.received(destination)
         XCTFail("timed out waiting for \(destination)'s requests; received: \(received)", file: file, line: line)
         return received
+    }
+
+    /// Applies a new version of the workspace, as `keel apply` does; the running services pick it
+    /// up without a restart.
+    func apply(workspaceYAML: String) async throws {
+        let document = try WorkspaceParser(destinationValidators: DestinationRegistry.standard.configValidators)
+            .parse(yaml: workspaceYAML)
+        _ = try await ConfigRepository(database: testDatabase.database).apply(document, logger: Self.logger)
     }
 
     /// Processing errors the processor recorded for a destination (stage and reason).
