@@ -20,6 +20,17 @@ final class CatalogPreviewTests: XCTestCase {
         XCTAssertFalse(preview.contains("B000/XXXX"), preview)
     }
 
+    func testSlackPreviewMasksChannelRuleWebhookURLs() {
+        let rule: JSON = ["event": "Order Completed", "webhookUrl": "https://hooks.slack.com/services/T000/B111/SALESHOOK"]
+        let preview = DestinationPreview.render(
+            type: "slack",
+            config: ["webhookUrl": "https://hooks.slack.com/services/T000/B000/MAINHOOK", "channelRules": [rule]],
+            event: ["type": "track", "event": "Order Completed", "userId": "user-42"]
+        ).jsonString
+        XCTAssertTrue(preview.contains("requests"), preview)
+        XCTAssertFalse(preview.contains("SALESHOOK"), "the rule's webhook URL is a secret too: \(preview)")
+    }
+
     func testBearerTokensAreMasked() {
         let event: JSON = ["type": "track", "event": "Clicked", "userId": "user-42"]
         let braze = DestinationPreview.render(

@@ -20,7 +20,7 @@ public enum DestinationPreview {
         } catch {
             return ["error": .string("invalid config: \(error)")]
         }
-        let secrets = definition.secretConfigKeys.compactMap { config[$0]?.stringValue }.filter { $0.count >= 3 }
+        let secrets = secretValues(in: config, keys: Set(definition.secretConfigKeys)).filter { $0.count >= 3 }
         switch definition.transform(event, with: mapper) {
         case .requests(let requests):
             return ["requests": .array(requests.map { masked($0, secrets: secrets).json })]
@@ -30,6 +30,22 @@ public enum DestinationPreview {
         case .batchRow(let row): return ["batchRow": row]
         case .drop(let reason): return ["drop": .string(reason)]
         case .abort(let reason): return ["abort": .string(reason)]
+        }
+    }
+
+    /// The string values stored under any of `keys`, at any depth of the configuration (Slack's
+    /// `channelRules[].webhookUrl` are as secret as its top-level `webhookUrl`).
+    static func secretValues(in config: JSON, keys: Set<String>) -> [String] {
+        switch config {
+        case .object(let object):
+            var values: [String] = []
+            for (key, value) in object {
+                if keys.contains(key), let text = value.stringValue { values.append(text) }
+                values += secretValues(in: value, keys: keys)
+            }
+            return values
+        case .array(let items): return items.flatMap { secretValues(in: $0, keys: keys) }
+        default: return []
         }
     }
 
