@@ -95,6 +95,11 @@ let package = Package(
             path: "Shared/Sources/StorageTesting"
         ),
         .target(
+            name: "HTTPTestServer",
+            dependencies: [hummingbird, logging, nioCore],
+            path: "Shared/Sources/HTTPTestServer"
+        ),
+        .target(
             name: "WorkspaceConfig",
             dependencies: ["EventModel", "Storage", .product(name: "Yams", package: "Yams"), postgres, lifecycle, logging],
             path: "Shared/Sources/WorkspaceConfig"
@@ -258,7 +263,8 @@ let package = Package(
             .testTarget(
                 name: "RouterTests",
                 dependencies: [
-                    "RouterService", "Destinations", "KafkaTransport", "EventModel", "Storage", "StorageTesting", hummingbird, httpClient, nioCore,
+                    "RouterService", "Destinations", "KafkaTransport", "EventModel", "Storage", "StorageTesting", "HTTPTestServer", hummingbird,
+                    httpClient, nioCore,
                     .product(name: "HummingbirdTesting", package: "hummingbird"), postgres, logging, metrics,
                 ]
             ),
@@ -276,7 +282,8 @@ let package = Package(
                 name: "EndToEndTests",
                 dependencies: [
                     "GatewayService", "ProcessorService", "RouterService", "Destinations", "EventModel", "KafkaTransport",
-                    "Storage", "StorageTesting", "WorkspaceConfig", hummingbird, httpClient, nioCore, postgres, logging, lifecycle,
+                    "Storage", "StorageTesting", "HTTPTestServer", "WorkspaceConfig", hummingbird, httpClient, nioCore, postgres, logging,
+                    lifecycle,
                 ]
             ),
         ]

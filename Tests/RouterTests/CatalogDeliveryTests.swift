@@ -1,6 +1,7 @@
 import Destinations
 import EventModel
 import Foundation
+import HTTPTestServer
 import Hummingbird
 import KafkaTransport
 import Logging
@@ -92,56 +93,29 @@ final class ToolAPIServer: Sendable {
         var description: String { "\(status) \(path)" }
     }
 
-    let port: Int
-    private let task: Task<Void, Error>
-    private let log = Mutex<[Received]>([])
+    private let server: RecordingHTTPServer<Received>
 
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    var port: Int { server.port }
+    var baseURL: String { server.baseURL }
 
-    private init(port: Int, task: Task<Void, Error>) {
-        self.port = port
-        self.task = task
+    private init(server: RecordingHTTPServer<Received>) {
+        self.server = server
     }
 
-    private final class Box: Sendable {
-        let server = Mutex<ToolAPIServer?>(nil)
-    }
+    func received() -> [Received] { server.records() }
 
-    func received() -> [Received] { log.withLock { $0 } }
-
-    func stop() async {
-        task.cancel()
-        _ = try? await task.value
-    }
+    func stop() async { await server.stop() }
 
     static func start(amplitudeKey: String, brazeKey: String) async throws -> ToolAPIServer {
-        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let box = Box()
-        let router = Hummingbird.Router()
-        router.post("**") { request, _ -> Response in
-            let bytes = Array(try await request.body.collect(upTo: 1 << 20).readableBytesView)
+        let server = try await RecordingHTTPServer<Received>.start(label: "tool-api", maxBodyBytes: 1 << 20) { request, bytes in
             let body = (try? JSON(parsing: bytes)) ?? .null
             let path = request.uri.path
             let authorization = request.headers[.authorization]
             let (status, answer) = Self.answer(path: path, authorization: authorization, body: body, amplitudeKey: amplitudeKey, brazeKey: brazeKey)
-            box.server.withLock {
-                $0?.log.withLock {
-                    $0.append(Received(path: path, authorization: authorization, contentType: request.headers[.contentType], body: body, status: status))
-                }
-            }
-            return Response(status: .init(code: status), body: ResponseBody(byteBuffer: ByteBuffer(string: answer.jsonString)))
+            let received = Received(path: path, authorization: authorization, contentType: request.headers[.contentType], body: body, status: status)
+            return (received, Response(status: .init(code: status), body: ResponseBody(byteBuffer: ByteBuffer(string: answer.jsonString))))
         }
-        var logger = Logger(label: "tool-api")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
-            onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-        let task = Task { try await app.runService() }
-        var iterator = portStream.makeAsyncIterator()
-        let port = await iterator.next() ?? 0
-        let server = ToolAPIServer(port: port, task: task)
-        box.server.withLock { $0 = server }
-        return server
+        return ToolAPIServer(server: server)
     }
 
     static func answer(path: String, authorization: String?, body: JSON, amplitudeKey: String, brazeKey: String) -> (Int, JSON) {

@@ -1,5 +1,6 @@
 import EventModel
 import Foundation
+import HTTPTestServer
 import Hummingbird
 import Logging
 import NIOCore
@@ -33,60 +34,35 @@ struct ReceivedRequest: Sendable, CustomStringConvertible {
 /// tool's public API documentation says (``ToolAPIs``), including the rejections a wrong key,
 /// token or payload gets, so a mapping that sent the wrong thing shows as a failed delivery.
 final class ToolServer: Sendable {
-    let port: Int
-    private let task: Task<Void, Error>
-    private let log = Mutex<[ReceivedRequest]>([])
+    private let server: RecordingHTTPServer<ReceivedRequest>
 
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    var port: Int { server.port }
+    var baseURL: String { server.baseURL }
 
-    private init(port: Int, task: Task<Void, Error>) {
-        self.port = port
-        self.task = task
-    }
-
-    private final class Box: Sendable {
-        let server = Mutex<ToolServer?>(nil)
+    private init(server: RecordingHTTPServer<ReceivedRequest>) {
+        self.server = server
     }
 
     /// Every request received so far (optionally for one destination), in arrival order.
     func received(_ destination: String? = nil) -> [ReceivedRequest] {
-        log.withLock { all in destination.map { name in all.filter { $0.destination == name } } ?? all }
+        let all = server.records()
+        return destination.map { name in all.filter { $0.destination == name } } ?? all
     }
 
-    func stop() async {
-        task.cancel()
-        _ = try? await task.value
-    }
+    func stop() async { await server.stop() }
 
     static func start(answer: @escaping @Sendable (ReceivedRequest) -> ToolAnswer) async throws -> ToolServer {
-        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let box = Box()
-        let router = Hummingbird.Router()
-        let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
-            let bytes = Array(try await request.body.collect(upTo: 4 << 20).readableBytesView)
+        let server = try await RecordingHTTPServer<ReceivedRequest>.start(label: "e2e.tools") { request, bytes in
             var received = Self.describe(request, body: bytes)
             let reply = answer(received)
             received.status = reply.status
-            box.server.withLock { server in server?.log.withLock { $0.append(received) } }
             var headers = HTTPFields()
             if let contentType = reply.contentType { headers[.contentType] = contentType }
-            return Response(
+            let response = Response(
                 status: .init(code: reply.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: reply.body)))
+            return (received, response)
         }
-        for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
-            router.on("**", method: method, use: handler)
-        }
-        var logger = Logger(label: "e2e.tools")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
-            onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-        let task = Task { try await app.runService() }
-        var iterator = portStream.makeAsyncIterator()
-        let port = await iterator.next() ?? 0
-        let server = ToolServer(port: port, task: task)
-        box.server.withLock { $0 = server }
-        return server
+        return ToolServer(server: server)
     }
 
     private static func describe(_ request: Request, body: [UInt8]) -> ReceivedRequest {
@@ -101,22 +77,9 @@ final class ToolServer: Sendable {
         let text = String(decoding: body, as: UTF8.self)
         let isForm = headers["content-type"]?.hasPrefix("application/x-www-form-urlencoded") == true
         return ReceivedRequest(
-            destination: destination, method: request.method.rawValue, path: rest, query: decodeQuery(request.uri.query ?? ""),
+            destination: destination, method: request.method.rawValue, path: rest, query: decodeFormFields(request.uri.query ?? ""),
             headers: headers, bodyText: text, json: isForm ? nil : try? JSON(parsing: body),
-            form: isForm ? decodeQuery(text) : [:], status: 0)
-    }
-
-    /// `a=1&b=x%20y` (also `+` for spaces, as forms encode them) → `["a": "1", "b": "x y"]`.
-    static func decodeQuery(_ text: String) -> [String: String] {
-        var result: [String: String] = [:]
-        for pair in text.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let decode: (Substring) -> String = { part in
-                String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(part)
-            }
-            result[decode(parts[0])] = parts.count > 1 ? decode(parts[1]) : ""
-        }
-        return result
+            form: isForm ? decodeFormFields(text) : [:], status: 0)
     }
 }
 

@@ -1,5 +1,6 @@
 import EventModel
 import Foundation
+import HTTPTestServer
 import Hummingbird
 import Logging
 import NIOCore
@@ -18,7 +19,7 @@ struct FakeAPIRequest: Sendable, CustomStringConvertible {
 
     var json: JSON { (try? JSON(parsing: Array(rawBody.utf8))) ?? .null }
     /// The body as `application/x-www-form-urlencoded` fields.
-    var form: [String: String] { FakeHTTPServer.decodeForm(rawBody) }
+    var form: [String: String] { decodeFormFields(rawBody) }
     func header(_ name: String) -> String? { headers[name.lowercased()] }
     var description: String { "\(status) \(method) \(path)" }
 }
@@ -29,25 +30,18 @@ final class FakeHTTPServer: Sendable {
     /// Answers a request: status, headers (only `Retry-After` is sent) and an optional JSON body.
     typealias Handler = @Sendable (FakeAPIRequest) async -> (status: Int, headers: [String: String], body: JSON?)
 
-    let port: Int
-    private let task: Task<Void, Error>
-    private let log = Mutex<[FakeAPIRequest]>([])
+    private let server: RecordingHTTPServer<FakeAPIRequest>
 
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    var port: Int { server.port }
+    var baseURL: String { server.baseURL }
 
-    private init(port: Int, task: Task<Void, Error>) {
-        self.port = port
-        self.task = task
+    private init(server: RecordingHTTPServer<FakeAPIRequest>) {
+        self.server = server
     }
 
-    private final class Box: Sendable { let server = Mutex<FakeHTTPServer?>(nil) }
-
     static func start(_ handle: @escaping Handler) async throws -> FakeHTTPServer {
-        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let box = Box()
-        let router = Hummingbird.Router()
-        let responder: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
-            let bytes = Array(try await request.body.collect(upTo: 1 << 20).readableBytesView)
+        let server = try await RecordingHTTPServer<FakeAPIRequest>.start(label: "fake-tool-api", maxBodyBytes: 1 << 20) {
+            request, bytes in
             var query: [String: String] = [:]
             for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
             var headers: [String: String] = [:]
@@ -57,46 +51,20 @@ final class FakeHTTPServer: Sendable {
                 rawBody: String(decoding: bytes, as: UTF8.self), status: 0, at: .now)
             let (status, answerHeaders, body) = await handle(received)
             received.status = status
-            box.server.withLock { server in server?.log.withLock { $0.append(received) } }
             var fields = HTTPFields()
             if let retryAfter = answerHeaders["Retry-After"] { fields[.retryAfter] = retryAfter }
             if body != nil { fields[.contentType] = "application/json" }
-            return Response(
+            let response = Response(
                 status: .init(code: status), headers: fields,
                 body: body.map { ResponseBody(byteBuffer: ByteBuffer(string: $0.jsonString)) } ?? ResponseBody())
+            return (received, response)
         }
-        for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
-            router.on("**", method: method, use: responder)
-        }
-        var logger = Logger(label: "fake-tool-api")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
-            onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-        let task = Task { try await app.runService() }
-        var iterator = portStream.makeAsyncIterator()
-        let port = await iterator.next() ?? 0
-        let server = FakeHTTPServer(port: port, task: task)
-        box.server.withLock { $0 = server }
-        return server
+        return FakeHTTPServer(server: server)
     }
 
-    func received() -> [FakeAPIRequest] { log.withLock { $0 } }
+    func received() -> [FakeAPIRequest] { server.records() }
 
-    func stop() async {
-        task.cancel()
-        _ = try? await task.value
-    }
-
-    static func decodeForm(_ text: String) -> [String: String] {
-        var fields: [String: String] = [:]
-        for pair in text.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let decode = { (part: Substring) in (String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding) ?? "" }
-            fields[decode(parts[0])] = parts.count > 1 ? decode(parts[1]) : ""
-        }
-        return fields
-    }
+    func stop() async { await server.stop() }
 }
 
 /// Behaves like Salesforce's documented REST API for what Keel's Salesforce plan uses:
