@@ -230,7 +230,7 @@ let package = Package(
             .testTarget(
                 name: "SnowflakeTests",
                 dependencies: [
-                    "WarehouseSnowflake", "Warehouse", "ObjectStorage", "EventModel", httpClient, hummingbird, logging,
+                    "WarehouseSnowflake", "Warehouse", "ObjectStorage", "EventModel", "HTTPTestServer", httpClient, hummingbird, logging,
                     .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
                 ]
             ),

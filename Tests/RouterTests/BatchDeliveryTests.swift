@@ -1,6 +1,7 @@
 import Destinations
 import EventModel
 import Foundation
+import HTTPTestServer
 import Hummingbird
 import KafkaTransport
 import Logging
@@ -349,14 +350,12 @@ final class BatchAPIServer: Sendable {
         var flakyUntil: ContinuousClock.Instant?
     }
 
-    let port: Int
-    private let task: Task<Void, Error>
+    private let server: LoopbackHTTPServer
     private let state = Mutex(State())
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    var baseURL: String { server.baseURL }
 
-    private init(port: Int, task: Task<Void, Error>) {
-        self.port = port
-        self.task = task
+    private init(server: LoopbackHTTPServer) {
+        self.server = server
     }
 
     private final class Box: Sendable {
@@ -370,13 +369,9 @@ final class BatchAPIServer: Sendable {
     /// Answers 503 to requests with a `Flaky` event for `duration` from the first of them.
     func flaky(for duration: Duration) { state.withLock { $0.flakyFor = duration } }
 
-    func stop() async {
-        task.cancel()
-        _ = try? await task.value
-    }
+    func stop() async { await server.stop() }
 
     static func start() async throws -> BatchAPIServer {
-        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let box = Box()
         let router = Hummingbird.Router()
         router.post("**") { request, _ -> Response in
@@ -385,15 +380,7 @@ final class BatchAPIServer: Sendable {
             let (status, answer) = box.server.withLock { $0 }?.answer(path: request.uri.path, body: body) ?? (503, [:])
             return Response(status: .init(code: status), body: ResponseBody(byteBuffer: ByteBuffer(string: answer.jsonString)))
         }
-        var logger = Logger(label: "batch-api")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
-            onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-        let task = Task { try await app.runService() }
-        var iterator = portStream.makeAsyncIterator()
-        let port = await iterator.next() ?? 0
-        let server = BatchAPIServer(port: port, task: task)
+        let server = BatchAPIServer(server: await LoopbackHTTPServer.start(router: router, label: "batch-api"))
         box.server.withLock { $0 = server }
         return server
     }

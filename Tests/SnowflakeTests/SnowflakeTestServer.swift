@@ -1,6 +1,7 @@
 import Crypto
 import EventModel
 import Foundation
+import HTTPTestServer
 import Hummingbird
 import Logging
 import NIOCore
@@ -60,7 +61,8 @@ final class SnowflakeTestServer: Sendable {
     }
 
     let state = Mutex(State())
-    let port: Int
+    private let server: LoopbackHTTPServer
+    var port: Int { server.port }
     let account: String
     let user: String
     let database: String
@@ -71,11 +73,9 @@ final class SnowflakeTestServer: Sendable {
     let fingerprint: String
     /// Where COPY reads `s3://` files from (moto in tests).
     let s3: S3Client?
-    private let task: Mutex<Task<Void, Error>?> = Mutex(nil)
-
-    private init(port: Int, account: String, user: String, database: String, schema: String, warehouse: String, role: String, publicKeyPEM: String, fingerprint: String, s3: S3Client?) throws {
+    private init(server: LoopbackHTTPServer, account: String, user: String, database: String, schema: String, warehouse: String, role: String, publicKeyPEM: String, fingerprint: String, s3: S3Client?) throws {
         self.s3 = s3
-        self.port = port
+        self.server = server
         self.account = account
         self.user = user
         self.database = database
@@ -86,13 +86,12 @@ final class SnowflakeTestServer: Sendable {
         self.fingerprint = fingerprint
     }
 
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    var baseURL: String { server.baseURL }
 
     static func start(
         account: String, user: String, database: String, schema: String, warehouse: String, role: String,
         publicKeyPEM: String, fingerprint: String, s3: S3Client? = nil
     ) async throws -> SnowflakeTestServer {
-        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let box = Mutex<SnowflakeTestServer?>(nil)
         let router = Hummingbird.Router()
         router.post("/api/v2/statements") { request, _ -> Response in
@@ -107,30 +106,21 @@ final class SnowflakeTestServer: Sendable {
         router.post("/api/v2/statements/:handle/cancel") { _, _ -> Response in
             Response(status: .ok)
         }
-        var logger = Logger(label: "snowflake-test-server")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
-            onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) },
-            logger: logger
-        )
-        let task = Task { try await app.runService() }
-        var iterator = portStream.makeAsyncIterator()
-        let port = await iterator.next() ?? 0
-        let server = try SnowflakeTestServer(
-            port: port, account: account, user: user, database: database, schema: schema, warehouse: warehouse, role: role,
-            publicKeyPEM: publicKeyPEM, fingerprint: fingerprint, s3: s3)
-        server.task.withLock { $0 = task }
+        let loopback = await LoopbackHTTPServer.start(router: router, label: "snowflake-test-server")
+        let server: SnowflakeTestServer
+        do {
+            server = try SnowflakeTestServer(
+                server: loopback, account: account, user: user, database: database, schema: schema, warehouse: warehouse, role: role,
+                publicKeyPEM: publicKeyPEM, fingerprint: fingerprint, s3: s3)
+        } catch {
+            await loopback.stop()
+            throw error
+        }
         box.withLock { $0 = server }
         return server
     }
 
-    func stop() async {
-        let task = self.task.withLock { $0 }
-        task?.cancel()
-        _ = try? await task?.value
-    }
+    func stop() async { await server.stop() }
 
     // MARK: Protocol checks
 

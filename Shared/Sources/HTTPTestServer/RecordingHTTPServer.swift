@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import Logging
 import NIOCore
 import Synchronization
 
@@ -11,29 +10,25 @@ public final class RecordingHTTPServer<Record: Sendable>: Sendable {
     /// Turns a request and its body into the record to keep and the response to send.
     public typealias Handler = @Sendable (_ request: Request, _ body: [UInt8]) async throws -> (record: Record, response: Response)
 
-    public let port: Int
-    private let task: Task<Void, Error>
+    private let server: LoopbackHTTPServer
     private let log: RecordLog
 
-    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    public var port: Int { server.port }
+    public var baseURL: String { server.baseURL }
 
     private final class RecordLog: Sendable {
         let records = Mutex<[Record]>([])
     }
 
-    private init(port: Int, task: Task<Void, Error>, log: RecordLog) {
-        self.port = port
-        self.task = task
+    private init(server: LoopbackHTTPServer, log: RecordLog) {
+        self.server = server
         self.log = log
     }
 
     /// Every record so far, in arrival order.
     public func records() -> [Record] { log.records.withLock { $0 } }
 
-    public func stop() async {
-        task.cancel()
-        _ = try? await task.value
-    }
+    public func stop() async { await server.stop() }
 
     /// Starts listening on an ephemeral port of 127.0.0.1 and returns once it does.
     public static func start(
@@ -50,16 +45,7 @@ public final class RecordingHTTPServer<Record: Sendable>: Sendable {
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
             router.on("**", method: method, use: responder)
         }
-        var logger = Logger(label: label)
-        logger.logLevel = .critical
-        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
-            onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-        let task = Task { try await app.runService() }
-        var iterator = portStream.makeAsyncIterator()
-        let port = await iterator.next() ?? 0
-        return RecordingHTTPServer(port: port, task: task, log: log)
+        return RecordingHTTPServer(server: await LoopbackHTTPServer.start(router: router, label: label), log: log)
     }
 }
 

@@ -1,5 +1,6 @@
 import EventModel
 import Foundation
+import HTTPTestServer
 import Hummingbird
 import Logging
 import NIOCore
@@ -31,17 +32,15 @@ final class TestSink: Sendable {
     }
 
     let state = Mutex(State())
-    let port: Int
-    private let task: Task<Void, Error>
+    private let server: LoopbackHTTPServer
+    var port: Int { server.port }
 
-    private init(port: Int, task: Task<Void, Error>) {
-        self.port = port
-        self.task = task
+    private init(server: LoopbackHTTPServer) {
+        self.server = server
     }
 
     /// Starts a sink on a free loopback port.
     static func start() async throws -> TestSink {
-        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let box = SinkBox()
         let router = Hummingbird.Router()
         router.post("/:destination") { request, context -> Response in
@@ -50,26 +49,12 @@ final class TestSink: Sendable {
             let body = try await request.body.collect(upTo: 1 << 20)
             return try await sink.answer(path: destination, body: Array(body.readableBytesView))
         }
-        var logger = Logger(label: "test-sink")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
-            onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) },
-            logger: logger
-        )
-        let task = Task { try await app.runService() }
-        var iterator = portStream.makeAsyncIterator()
-        let port = await iterator.next() ?? 0
-        let sink = TestSink(port: port, task: task)
+        let sink = TestSink(server: await LoopbackHTTPServer.start(router: router, label: "test-sink"))
         box.sink.withLock { $0 = sink }
         return sink
     }
 
-    func stop() async {
-        task.cancel()
-        _ = try? await task.value
-    }
+    func stop() async { await server.stop() }
 
     func url(_ destination: String) -> String { "http://127.0.0.1:\(port)/\(destination)" }
 
