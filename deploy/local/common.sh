@@ -130,7 +130,7 @@ start_dev_kafka() {
     local binary="$1" bootstrap_file="$2" log="$3" pidfile="$4" topics="${5:-}" waited=0
     [ -x "$binary" ] || die "$binary is missing: build it with swift build --product keel-dev-kafka"
     rm -f "$bootstrap_file"
-    local args=(--brokers 3 --partitions 6 --bootstrap-file "$bootstrap_file")
+    local args=(--brokers 3 --partitions "${KEEL_DEV_KAFKA_PARTITIONS:-6}" --bootstrap-file "$bootstrap_file")
     [ -n "$topics" ] && args+=(--topics "$topics")
     nohup "$binary" "${args[@]}" >"$log" 2>&1 &
     echo $! >"$pidfile"

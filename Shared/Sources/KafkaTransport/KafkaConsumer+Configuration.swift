@@ -62,6 +62,8 @@ extension KafkaConsumer {
                 "max.poll.interval.ms": "\(maxPollInterval.milliseconds)",
                 "enable.partition.eof": "false",
                 "statistics.interval.ms": "\(statisticsInterval?.milliseconds ?? 0)",
+                // Requests go out at once rather than waiting for the previous one's ACK (Nagle).
+                "socket.nagle.disable": "true",
             ]
             properties.merge(additionalProperties) { _, new in new }
             return properties

@@ -52,6 +52,8 @@ extension KafkaProducer {
                 "message.timeout.ms": "\(messageTimeout.milliseconds)",
                 "request.timeout.ms": "\(requestTimeout.milliseconds)",
                 "partitioner": partitioner,
+                // Requests go out at once rather than waiting for the previous one's ACK (Nagle).
+                "socket.nagle.disable": "true",
             ]
             properties.merge(additionalProperties) { _, new in new }
             return properties

@@ -54,6 +54,11 @@ public final class MockKafkaCluster: @unchecked Sendable {
         let context = Unmanaged.passRetained(ClientContext(logger: logger))
         rd_kafka_conf_set_opaque(conf, context.toOpaque())
         rd_kafka_conf_set_log_cb(conf, mockLogCallback)
+        // The brokers' sockets take this handle's settings. With Nagle's algorithm on, a response
+        // written in more than one piece waits for the client's delayed ACK: every produce or
+        // fetch answer of more than a few messages then took ~40 ms longer (measured 48 ms vs
+        // 5.5 ms per produce round trip with linger 5 ms). Kafka's own brokers set TCP_NODELAY.
+        rd_kafka_conf_set(conf, "socket.nagle.disable", "true", &errorText, errorText.count)
         guard let handle = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errorText, errorText.count) else {
             rd_kafka_conf_destroy(conf)
             context.release()
