@@ -69,8 +69,8 @@ public final class PostgresWarehouseLoader: WarehouseLoader {
         // A table that does not exist yet starts with a text `id`, whatever the first id looks like.
         var byTable: [String: [WarehouseRow]] = [:]
         for row in input { byTable[row.table, default: []].append(row) }
-        // Tables are planned and encoded concurrently (client CPU) and COPYed one after the other,
-        // the smallest first: the server ingests one table while the client prepares the next.
+        // Tables are planned concurrently (client CPU) and COPYed one after the other, the smallest
+        // first; each COPY's data is encoded while it streams to the server.
         let order = byTable.map { (table: $0.key, count: $0.value.count) }
             .sorted { ($0.count, $0.table) < ($1.count, $1.table) }.map(\.table)
         var prepared: [String: Task<TableLoad, Never>] = [:]
@@ -112,17 +112,17 @@ public final class PostgresWarehouseLoader: WarehouseLoader {
         return LoadSummary(tables: summary.sorted { $0.name < $1.name }, discards: allDiscards.count)
     }
 
-    /// One table's share of a load, prepared off the connection: its plan, the columns its rows
-    /// carry, and (for the common case of ids new to the table) its COPY data.
+    /// One table's share of a load, planned off the connection: its plan and the columns its rows
+    /// carry. The COPY data is encoded while it is sent (``copy(_:columns:into:on:)``).
     struct TableLoad: Sendable {
         var table: String
         var plan: LoadPlan
         var rows: [WarehouseRow]
         var columns: [(name: String, type: ColumnType)]
-        /// The rows in binary COPY format, in chunks of about `chunkBytes`.
-        var chunks: [ByteBuffer]
 
-        static let chunkBytes = 1 << 20
+        /// COPY data goes out in chunks of about this size: the server ingests one while the
+        /// client encodes the next.
+        static let chunkBytes = 256 * 1024
 
         init(table: String, rows input: [WarehouseRow], schema: TableSchema) {
             self.table = table
@@ -132,24 +132,6 @@ public final class PostgresWarehouseLoader: WarehouseLoader {
             let full = plan.schemas[table]!.columns
             columns = [(name: "id", type: .text)]
                 + names.filter { $0 != "id" }.sorted().map { (name: $0, type: full[$0] ?? .text) }
-            chunks = Task.isCancelled ? [] : Self.encode(rows, columns: columns)
-        }
-
-        static func encode(_ rows: [WarehouseRow], columns: [(name: String, type: ColumnType)]) -> [ByteBuffer] {
-            let encoder = CopyBinaryEncoder(columns: columns)
-            var chunks: [ByteBuffer] = []
-            var buffer = ByteBufferAllocator().buffer(capacity: chunkBytes + 64 * 1024)
-            CopyBinaryEncoder.writeHeader(to: &buffer)
-            for row in rows {
-                encoder.append(row, to: &buffer)
-                if buffer.readableBytes >= chunkBytes {
-                    chunks.append(buffer)
-                    buffer = ByteBufferAllocator().buffer(capacity: chunkBytes + 64 * 1024)
-                }
-            }
-            CopyBinaryEncoder.writeTrailer(to: &buffer)
-            chunks.append(buffer)
-            return chunks
         }
     }
 
@@ -164,7 +146,7 @@ public final class PostgresWarehouseLoader: WarehouseLoader {
     private func merge(_ load: TableLoad, isNew: Bool, on connection: PostgresConnection, stage: Int) async throws {
         let table = load.table
         if isNew {
-            try await copy(chunks: load.chunks, rows: load.rows, columns: load.columns, into: table, on: connection)
+            try await copy(load.rows, columns: load.columns, into: table, on: connection)
             return
         }
         let rows = load.rows
@@ -175,20 +157,18 @@ public final class PostgresWarehouseLoader: WarehouseLoader {
             "SELECT id FROM \(unescaped: target) WHERE id = ANY(\(rows.map(\.id)))", logger: logger)
         for try await id in result.decode(String.self) { known.insert(id) }
         if known.isEmpty {
-            try await copy(chunks: load.chunks, rows: rows, columns: columns, into: table, on: connection)
+            try await copy(rows, columns: columns, into: table, on: connection)
             return
         }
         let fresh = rows.filter { !known.contains($0.id) }
         if !fresh.isEmpty {
-            try await copy(chunks: TableLoad.encode(fresh, columns: columns), rows: fresh, columns: columns, into: table, on: connection)
+            try await copy(fresh, columns: columns, into: table, on: connection)
         }
         let existingRows = rows.filter { known.contains($0.id) }
         let staging = "keel_stage_\(stage)"
         let definitions = columns.map { "\(q($0.name)) \(Self.sqlType($0.type))" }.joined(separator: ", ")
         try await execute("CREATE TEMPORARY TABLE \(q(staging)) (\(definitions)) ON COMMIT DROP", on: connection)
-        try await copy(
-            chunks: TableLoad.encode(existingRows, columns: columns), rows: existingRows, columns: columns, into: staging,
-            on: connection)
+        try await copy(existingRows, columns: columns, into: staging, on: connection)
 
         let names = columns.map(\.name)
         let list = names.map(q).joined(separator: ", ")
@@ -215,31 +195,44 @@ public final class PostgresWarehouseLoader: WarehouseLoader {
             on: connection)
     }
 
-    /// Sends binary COPY data (``CopyBinaryEncoder``) into `table`; `rows` are the same rows, sent
-    /// in text format instead when a name cannot go into the binary COPY statement.
+    /// COPYs `rows` into `table` in binary format (``CopyBinaryEncoder``), or in text format when a
+    /// name cannot go into the binary COPY statement. Rows are encoded a chunk at a time while the
+    /// previous chunk is on its way, so the server ingests while the client encodes.
     private func copy(
-        chunks: [ByteBuffer], rows: @autoclosure () -> [WarehouseRow], columns: [(name: String, type: ColumnType)],
-        into table: String, on connection: PostgresConnection
+        _ rows: [WarehouseRow], columns: [(name: String, type: ColumnType)], into table: String,
+        on connection: PostgresConnection
     ) async throws {
         let names = columns.map(\.name)
+        let chunkBytes = TableLoad.chunkBytes
+        func newBuffer() -> ByteBuffer { ByteBufferAllocator().buffer(capacity: chunkBytes + 64 * 1024) }
         guard let target = Self.binaryCopyTarget(table: table, columns: names) else {
-            let rows = rows()
             var encoder = CopyTextEncoder(columns: columns)
             try await connection.copyFrom(table: table, columns: names, logger: logger) { writer in
-                var buffer = ByteBufferAllocator().buffer(capacity: TableLoad.chunkBytes + 4096)
+                var buffer = newBuffer()
                 for row in rows {
                     encoder.append(row, to: &buffer)
-                    if buffer.readableBytes >= TableLoad.chunkBytes {
+                    if buffer.readableBytes >= chunkBytes {
                         try await writer.write(buffer)
-                        buffer.clear()
+                        buffer = newBuffer()
                     }
                 }
                 if buffer.readableBytes > 0 { try await writer.write(buffer) }
             }
             return
         }
+        let encoder = CopyBinaryEncoder(columns: columns)
         try await connection.copyFrom(table: target, logger: logger) { writer in
-            for chunk in chunks { try await writer.write(chunk) }
+            var buffer = newBuffer()
+            CopyBinaryEncoder.writeHeader(to: &buffer)
+            for row in rows {
+                encoder.append(row, to: &buffer)
+                if buffer.readableBytes >= chunkBytes {
+                    try await writer.write(buffer)
+                    buffer = newBuffer()
+                }
+            }
+            CopyBinaryEncoder.writeTrailer(to: &buffer)
+            try await writer.write(buffer)
         }
     }
 
@@ -300,9 +293,7 @@ public final class PostgresWarehouseLoader: WarehouseLoader {
         ]
         let definitions = columns.map { "\(q($0.name)) \(Self.sqlType($0.type))" }.joined(separator: ", ")
         try await execute("CREATE TEMPORARY TABLE keel_stage_discards (\(definitions)) ON COMMIT DROP", on: connection)
-        try await copy(
-            chunks: TableLoad.encode(rows, columns: columns), rows: rows, columns: columns, into: "keel_stage_discards",
-            on: connection)
+        try await copy(rows, columns: columns, into: "keel_stage_discards", on: connection)
         let list = columns.map { q($0.name) }.joined(separator: ", ")
         let updates = columns.dropFirst(3).map { "\(q($0.name)) = EXCLUDED.\(q($0.name))" }.joined(separator: ", ")
         try await execute(
