@@ -68,6 +68,7 @@ public struct RowBuilder: Sendable {
     /// Columns every event table has.
     func commonColumns(_ event: JSON, loadedAt: Int64) -> [String: WarehouseValue] {
         var columns: [String: WarehouseValue] = [:]
+        columns.reserveCapacity(48)
         columns["id"] = event["messageId"].flatMap { WarehouseValue($0) }
         if let value = Self.text(event["anonymousId"]) { columns["anonymous_id"] = .text(value) }
         if let value = Self.text(event["userId"]) { columns["user_id"] = .text(value) }
@@ -91,13 +92,23 @@ public struct RowBuilder: Sendable {
     /// Flattens an object's leaves into `columns`. With `keepExisting`, a column already set
     /// (a common column such as `id`) is not overwritten by a property of the same name.
     func flatten(_ value: JSON?, path: [String], into columns: inout [String: WarehouseValue], keepExisting: Bool) {
+        flatten(value, joinedPath: path.joined(separator: "_"), depth: path.count, into: &columns, keepExisting: keepExisting)
+    }
+
+    /// `joinedPath` is the path's parts joined with `_` (what ``WarehouseNaming/column(_:)`` names).
+    private func flatten(
+        _ value: JSON?, joinedPath: String, depth: Int, into columns: inout [String: WarehouseValue], keepExisting: Bool
+    ) {
         guard let value else { return }
-        if case .object(let object) = value, path.count < maxDepth {
-            for (key, child) in object { flatten(child, path: path + [key], into: &columns, keepExisting: keepExisting) }
+        if case .object(let object) = value, depth < maxDepth {
+            for (key, child) in object {
+                let path = depth == 0 ? key : joinedPath + "_" + key
+                flatten(child, joinedPath: path, depth: depth + 1, into: &columns, keepExisting: keepExisting)
+            }
             return
         }
-        guard !path.isEmpty, let leaf = WarehouseValue(value) else { return }
-        let column = naming.column(path)
+        guard depth > 0, let leaf = WarehouseValue(value) else { return }
+        let column = naming.identifier(joinedPath)
         if keepExisting, columns[column] != nil { return }
         columns[column] = leaf
     }

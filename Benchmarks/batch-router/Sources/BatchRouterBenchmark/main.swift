@@ -115,7 +115,10 @@ if let databaseURL {
     let buildStart = ContinuousClock.now
     var batches: [[WarehouseRow]] = []
     for start in stride(from: 0, to: events, by: batchSize) {
-        batches.append(try generated[start..<min(start + batchSize, events)].flatMap { try builder.rows(for: $0, loadedAt: 1_796_000_000_000) })
+        let batch = Array(generated[start..<min(start + batchSize, events)])
+        batches.append(await builder.rows(
+            for: batch, loadedAt: 1_796_000_000_000, concurrency: ProcessInfo.processInfo.activeProcessorCount
+        ).rows)
     }
     let buildTime = seconds(ContinuousClock.now - buildStart)
     let totalRows = batches.reduce(0) { $0 + $1.count }

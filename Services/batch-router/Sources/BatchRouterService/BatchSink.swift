@@ -134,18 +134,12 @@ struct WarehouseSink: BatchSink {
 
     func flush(_ job: FlushJob) async throws -> FlushOutcome {
         let loadedAt = Int64((Date().timeIntervalSince1970 * 1000).rounded())
-        var rows: [WarehouseRow] = []
-        rows.reserveCapacity(job.rows.count * 2)
+        let built = await builder.rows(
+            for: job.rows.map(\.event), loadedAt: loadedAt, concurrency: ProcessInfo.processInfo.activeProcessorCount)
         var outcome = FlushOutcome()
         outcome.location = location
-        for row in job.rows {
-            do throws(RowBuilder.Rejection) {
-                rows.append(contentsOf: try builder.rows(for: row.event, loadedAt: loadedAt))
-            } catch {
-                outcome.rejected[error.reason, default: 0] += 1
-            }
-        }
-        outcome.load = try await loader.load(rows)
+        outcome.rejected = built.rejected
+        outcome.load = try await loader.load(built.rows)
         return outcome
     }
 }
