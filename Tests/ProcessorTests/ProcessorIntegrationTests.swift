@@ -74,6 +74,42 @@ final class ProcessorIntegrationTests: XCTestCase {
         try await testDatabase.drop()
     }
 
+    /// A batch that mixes replayed ids with new ones (same users, so the same partitions and
+    /// mapping shards) produces the new ones' jobs once and nothing for the replayed.
+    func testABatchMixingReplayedAndNewEventsProducesOnlyTheNew() async throws {
+        let testDatabase = try await TestDatabase.make(logger: TestSupport.logger)
+        let cluster = try makeCluster(ingestPartitions: 2)
+        let yaml = TestSupport.workspaceYAML
+            .replacingOccurrences(of: "destinations: [hook, cio, ga, js]", with: "destinations: [hook, cio, ga]")
+        try await TestSupport.applyWorkspace(testDatabase.database, yaml: yaml)
+        let producer = try KafkaProducer(configuration: TestSupport.producerConfiguration(cluster), logger: TestSupport.logger)
+        let producing = Task { try await producer.run() }
+        let processor = try RunningProcessor(cluster: cluster, database: testDatabase.database, batchSize: 500)
+
+        let old = (0..<20).map { TestSupport.event($0, user: $0 % 4) }
+        try await producer.send(old.map { TestSupport.ingestMessage($0) })
+        let first = try await readTopics(cluster, Self.deliverTopics) { $0.count >= 60 }
+        XCTAssertEqual(first.count, 60, "20 events × 3 destinations")
+
+        // The same users (so the same partitions and shards): old ids interleaved with new ones.
+        let mixed = (0..<20).flatMap { [old[$0], TestSupport.event(100 + $0, user: $0 % 4)] }
+        try await producer.send(mixed.map { TestSupport.ingestMessage($0) })
+        _ = try await readTopics(cluster, Self.deliverTopics) { $0.count >= 120 }
+        // Read everything again for a few seconds: extra jobs for the replayed ids would show here.
+        let all = try await readTopics(cluster, Self.deliverTopics, timeout: .seconds(5)) { $0.count > 120 }
+        let jobs = try all.map { try DeliveryJob(parsing: $0.value) }
+        XCTAssertEqual(jobs.count, 120, "only the 20 new events' jobs were added")
+        for type in ["webhook", "customerio", "ga4"] {
+            let ids = jobs.filter { $0.destinationType == type }.map(\.messageId)
+            XCTAssertEqual(ids.count, 40, type)
+            XCTAssertEqual(Set(ids), Set((0..<20).map { "msg-\($0)" } + (100..<120).map { "msg-\($0)" }), type)
+        }
+
+        await processor.stop()
+        producing.cancel()
+        try await testDatabase.drop()
+    }
+
     func testAProcessorStoppedMidStreamAndRestartedLosesNothing() async throws {
         let testDatabase = try await TestDatabase.make(logger: TestSupport.logger)
         let cluster = try makeCluster(ingestPartitions: 3)
