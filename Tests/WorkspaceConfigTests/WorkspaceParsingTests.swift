@@ -48,6 +48,7 @@ final class WorkspaceParsingTests: XCTestCase {
             settings:
               gateway: { maxEventBytes: 1000, maxRequestBytes: 5000, rateLimit: 50 }
               processor: { dedupWindow: 3600 }
+              transformations: { fetchAllowedHosts: [person.clearbit.com, "127.0.0.1:8080"] }
             """
         let workspace = try WorkspaceParser().parse(yaml: yaml).workspace
         XCTAssertEqual(workspace.sources[0].name, "a")
@@ -62,6 +63,7 @@ final class WorkspaceParsingTests: XCTestCase {
         XCTAssertNil(destination.transformation)
         XCTAssertEqual(workspace.settings.gateway, GatewaySettings(maxEventBytes: 1000, maxRequestBytes: 5000, rateLimit: 50))
         XCTAssertEqual(workspace.settings.raw["processor"]?["dedupWindow"], .int(3600), "other sections are kept for their service")
+        XCTAssertEqual(workspace.settings.transformations.fetchAllowedHosts, ["person.clearbit.com", "127.0.0.1:8080"])
         XCTAssertTrue(workspace.connections.isEmpty)
     }
 

@@ -136,10 +136,14 @@ final class WorkspaceValidationTests: XCTestCase {
               - { id: d, name: D, type: webhook, config: { url: "http://x", headers: { A: "${1BAD}", B: "$${LITERAL}", C: "${OK_1}" } } }
             settings:
               gateway: { maxEventBytes: 10000, maxRequestBytes: 100, burst: 3 }
+              transformations: { fetchAllowedHosts: ["https://api.example.com/v1", "ok.example.com:443", "bad:0"], timeout: 3 }
             """,
             [
                 "settings.gateway.burst: unknown field",
                 "settings.gateway.maxEventBytes: must not exceed maxRequestBytes",
+                "settings.transformations.fetchAllowedHosts[0]: must be a host name or host:port (no scheme or path), got \"https://api.example.com/v1\"",
+                "settings.transformations.fetchAllowedHosts[2]: must be a host name or host:port (no scheme or path), got \"bad:0\"",
+                "settings.transformations.timeout: unknown field",
                 "sources[0].writeKey: malformed ${…} reference (expected ${NAME} with letters, digits and '_'; write $${ for a literal ${)",
                 "destinations[0].config.headers.A: malformed ${…} reference (expected ${NAME} with letters, digits and '_'; write $${ for a literal ${)",
             ])

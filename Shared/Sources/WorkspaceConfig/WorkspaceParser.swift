@@ -280,6 +280,33 @@ private struct WorkspaceReading {
                 sink.add(gateway.childPath("maxEventBytes"), "must not exceed maxRequestBytes")
             }
         }
+        if let value = raw["transformations"],
+            let transformations = ObjectReader(value, path: ConfigPath.join(path, "transformations"), sink: sink)
+        {
+            let hosts = transformations.stringList("fetchAllowedHosts") ?? []
+            for (index, host) in hosts.enumerated() where !Self.isHostPattern(host) {
+                sink.add(
+                    ConfigPath.index(transformations.childPath("fetchAllowedHosts"), index),
+                    "must be a host name or host:port (no scheme or path), got \"\(host)\"")
+            }
+            settings.transformations.fetchAllowedHosts = hosts
+            transformations.finish()
+        }
         return settings
+    }
+
+    /// `name` or `name:port`: letters, digits, `.`, `-`, or an IPv4 address; a port of 1–65535.
+    static func isHostPattern(_ text: String) -> Bool {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 1 || parts.count == 2, let name = parts.first, !name.isEmpty else { return false }
+        let allowed = name.unicodeScalars.allSatisfy { scalar in
+            ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
+                || scalar == "." || scalar == "-"
+        }
+        guard allowed else { return false }
+        if parts.count == 2 {
+            guard let port = Int(parts[1]), (1...65535).contains(port) else { return false }
+        }
+        return true
     }
 }

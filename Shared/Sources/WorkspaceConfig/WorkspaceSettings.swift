@@ -5,12 +5,29 @@ import EventModel
 /// Sections Keel does not know yet are kept in ``raw`` so that a service can read its own section.
 public struct WorkspaceSettings: Sendable, Equatable {
     public var gateway: GatewaySettings
+    public var transformations: TransformationSettings
     /// The whole `settings` object as written.
     public var raw: JSONObject
 
-    public init(gateway: GatewaySettings = GatewaySettings(), raw: JSONObject = JSONObject()) {
+    public init(
+        gateway: GatewaySettings = GatewaySettings(), transformations: TransformationSettings = TransformationSettings(),
+        raw: JSONObject = JSONObject()
+    ) {
         self.gateway = gateway
+        self.transformations = transformations
         self.raw = raw
+    }
+}
+
+/// `settings.transformations`: what the workspace's user transformations may reach.
+public struct TransformationSettings: Sendable, Equatable {
+    /// Hosts (`name`, or `name:port` for one port only) that `fetch` and `fetchV2` may call, e.g.
+    /// `person.clearbit.com`. Empty (the default): transformations cannot fetch. Key
+    /// `fetchAllowedHosts`.
+    public var fetchAllowedHosts: [String]
+
+    public init(fetchAllowedHosts: [String] = []) {
+        self.fetchAllowedHosts = fetchAllowedHosts
     }
 }
 

@@ -38,8 +38,18 @@ enum ToolAPIs {
         case "webhook": request.headers["x-signature"] == Credentials.webhookSecret ? .text(200, "ok") : .text(401, "bad signature")
         case "intercom": plans.intercom(request)
         case "salesforce": plans.salesforce(request)
+        case "enrich": enrich(request)
         default: .json(404, ["message": "no such tool"])
         }
+    }
+
+    /// An enrichment API a transformation calls with `fetch` (Clearbit-like: `GET /person?email=`).
+    static func enrich(_ request: ReceivedRequest) -> ToolAnswer {
+        guard request.method == "GET", request.path == "/person", let email = request.query["email"] else {
+            return .json(404, ["message": "not found"])
+        }
+        let company: JSON = email.hasSuffix("@acme.example") ? "Acme Corp" : .null
+        return .json(200, ["email": .string(email), "company": company])
     }
 
     /// Amplitude HTTP V2 (`POST /2/httpapi`, JSON `{api_key, events}`; each event needs

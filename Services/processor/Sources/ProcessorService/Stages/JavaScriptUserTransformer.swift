@@ -3,21 +3,16 @@ import Transformations
 import WorkspaceConfig
 
 /// ``UserTransformer`` on Keel's in-process SpiderMonkey engine (module `Transformations`): looks
-/// the transformation and the workspace's libraries up in the current workspace, so a changed
-/// transformation or library applies to the next batch without a restart.
+/// the transformation, the workspace's libraries and its fetch allow list
+/// (`settings.transformations.fetchAllowedHosts`) up in the current workspace, so a change to any
+/// of them applies to the next batch without a restart.
 public struct JavaScriptUserTransformer: UserTransformer {
     private let engine: TransformationEngine
     private let workspace: @Sendable () -> Workspace?
-    private let allowedFetchHosts: [String]
 
-    /// - Parameters:
-    ///   - allowedFetchHosts: hosts (`name` or `name:port`) transformations may `fetch` (http only).
-    public init(
-        engine: TransformationEngine, configStore: ConfigStore, allowedFetchHosts: [String] = []
-    ) {
+    public init(engine: TransformationEngine, configStore: ConfigStore) {
         self.engine = engine
         self.workspace = { [configStore] in configStore.current }
-        self.allowedFetchHosts = allowedFetchHosts
     }
 
     public func transform(
@@ -38,7 +33,7 @@ public struct JavaScriptUserTransformer: UserTransformer {
         let outcomes = await engine.transform(
             inputs, transformation: TransformationCode(id: transformation.id, code: transformation.code),
             libraries: workspace.libraries.map { LibraryCode(name: $0.name, code: $0.code) },
-            allowedFetchHosts: allowedFetchHosts)
+            allowedFetchHosts: workspace.settings.transformations.fetchAllowedHosts)
         return outcomes.map { outcome in
             switch outcome.result {
             case .dropped:
