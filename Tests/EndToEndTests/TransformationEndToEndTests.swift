@@ -22,14 +22,7 @@ final class TransformationEndToEndTests: XCTestCase {
         sources:
           - {id: src-js, name: JS app, writeKey: \(writeKey)}
         destinations:
-          - id: webhook
-            name: Webhook
-            type: webhook
-            config:
-              url: \(tools)/webhook/events
-              headers: {X-Signature: \(Credentials.webhookSecret)}
-              delivery: {minBackoffSeconds: 1, maxBackoffSeconds: 2, maxAttempts: 3, timeoutSeconds: 5}
-            transformation: clean
+        \(TransformedWebhook.destination(tools: tools, transformation: "clean"))
         connections:
           - {source: src-js, destinations: [webhook]}
         transformations:

@@ -25,14 +25,7 @@ final class TransformationFetchEndToEndTests: XCTestCase {
             sources:
               - {id: src-fetch, name: Fetch app, writeKey: \(writeKey)}
             destinations:
-              - id: webhook
-                name: Webhook
-                type: webhook
-                config:
-                  url: \(tools)/webhook/events
-                  headers: {X-Signature: \(Credentials.webhookSecret)}
-                  delivery: {minBackoffSeconds: 1, maxBackoffSeconds: 2, maxAttempts: 3, timeoutSeconds: 5}
-                transformation: enrich
+            \(TransformedWebhook.destination(tools: tools, transformation: "enrich"))
             connections:
               - {source: src-fetch, destinations: [webhook]}
             transformations:
