@@ -42,9 +42,10 @@ extension RowBuilder {
     private func rows(for events: ArraySlice<JSON>, loadedAt: Int64) -> BatchRows {
         var built = BatchRows()
         built.rows.reserveCapacity(events.count * 2)
+        let names = ColumnNames()
         for event in events {
             do throws(Rejection) {
-                built.rows.append(contentsOf: try rows(for: event, loadedAt: loadedAt))
+                built.rows.append(contentsOf: try rows(for: event, loadedAt: loadedAt, names: names))
             } catch {
                 built.rejected[error.reason, default: 0] += 1
             }

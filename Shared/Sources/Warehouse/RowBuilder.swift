@@ -21,10 +21,15 @@ public struct RowBuilder: Sendable {
 
     /// The rows of one event. `loadedAt` (ms since epoch) fills `uuid_ts`, the load time column.
     public func rows(for event: JSON, loadedAt: Int64) throws(Rejection) -> [WarehouseRow] {
+        try rows(for: event, loadedAt: loadedAt, names: ColumnNames())
+    }
+
+    /// ``rows(for:loadedAt:)`` with column names remembered across the events of one task.
+    func rows(for event: JSON, loadedAt: Int64, names: ColumnNames) throws(Rejection) -> [WarehouseRow] {
         guard event.objectValue != nil else { throw Rejection(reason: "event is not an object") }
         guard let id = event["messageId"]?.stringValue, !id.isEmpty else { throw Rejection(reason: "event has no messageId") }
         let type = event["type"]?.stringValue?.lowercased() ?? ""
-        var common = commonColumns(event, loadedAt: loadedAt)
+        var common = commonColumns(event, loadedAt: loadedAt, names: names)
         switch type {
         case "track":
             guard let name = event["event"]?.stringValue, !name.isEmpty else { throw Rejection(reason: "track event has no event name") }
@@ -32,16 +37,16 @@ public struct RowBuilder: Sendable {
             common["event"] = .text(table)
             common["event_text"] = .text(name)
             var eventRow = common
-            flatten(event["properties"], path: [], into: &eventRow, keepExisting: true)
+            flatten(event["properties"], path: [], into: &eventRow, keepExisting: true, names: names)
             return [WarehouseRow(table: "tracks", id: id, columns: common), WarehouseRow(table: table, id: id, columns: eventRow)]
         case "page", "screen":
             if let name = event["name"]?.stringValue { common["name"] = .text(name) }
-            flatten(event["properties"], path: [], into: &common, keepExisting: true)
+            flatten(event["properties"], path: [], into: &common, keepExisting: true, names: names)
             return [WarehouseRow(table: type == "page" ? "pages" : "screens", id: id, columns: common)]
         case "identify":
             var traits: [String: WarehouseValue] = [:]
-            flatten(event[path: "context", "traits"], path: [], into: &traits, keepExisting: true)
-            flatten(event["traits"], path: [], into: &traits, keepExisting: false)
+            flatten(event[path: "context", "traits"], path: [], into: &traits, keepExisting: true, names: names)
+            flatten(event["traits"], path: [], into: &traits, keepExisting: false, names: names)
             var identify = common
             for (column, value) in traits where identify[column] == nil { identify[column] = value }
             var rows = [WarehouseRow(table: "identifies", id: id, columns: identify)]
@@ -55,7 +60,7 @@ public struct RowBuilder: Sendable {
             return rows
         case "group":
             if let groupId = Self.text(event["groupId"]) { common["group_id"] = .text(groupId) }
-            flatten(event["traits"], path: [], into: &common, keepExisting: true)
+            flatten(event["traits"], path: [], into: &common, keepExisting: true, names: names)
             return [WarehouseRow(table: "groups", id: id, columns: common)]
         case "alias":
             if let previous = Self.text(event["previousId"]) { common["previous_id"] = .text(previous) }
@@ -66,7 +71,7 @@ public struct RowBuilder: Sendable {
     }
 
     /// Columns every event table has.
-    func commonColumns(_ event: JSON, loadedAt: Int64) -> [String: WarehouseValue] {
+    func commonColumns(_ event: JSON, loadedAt: Int64, names: ColumnNames = ColumnNames()) -> [String: WarehouseValue] {
         var columns: [String: WarehouseValue] = [:]
         columns.reserveCapacity(48)
         columns["id"] = event["messageId"].flatMap { WarehouseValue($0) }
@@ -81,7 +86,7 @@ public struct RowBuilder: Sendable {
             }
         }
         if let channel = event["channel"]?.stringValue { columns["channel"] = .text(channel) }
-        flatten(event["context"], path: ["context"], into: &columns, keepExisting: true)
+        flatten(event["context"], path: ["context"], into: &columns, keepExisting: true, names: names)
         if let ip = event["request_ip"]?.stringValue, columns["context_request_ip"] == nil {
             columns["context_request_ip"] = .text(ip)
         }
@@ -91,24 +96,30 @@ public struct RowBuilder: Sendable {
 
     /// Flattens an object's leaves into `columns`. With `keepExisting`, a column already set
     /// (a common column such as `id`) is not overwritten by a property of the same name.
-    func flatten(_ value: JSON?, path: [String], into columns: inout [String: WarehouseValue], keepExisting: Bool) {
-        flatten(value, joinedPath: path.joined(separator: "_"), depth: path.count, into: &columns, keepExisting: keepExisting)
+    func flatten(
+        _ value: JSON?, path: [String], into columns: inout [String: WarehouseValue], keepExisting: Bool,
+        names: ColumnNames = ColumnNames()
+    ) {
+        flatten(
+            value, joinedPath: path.joined(separator: "_"), depth: path.count, into: &columns, keepExisting: keepExisting,
+            names: names)
     }
 
     /// `joinedPath` is the path's parts joined with `_` (what ``WarehouseNaming/column(_:)`` names).
     private func flatten(
-        _ value: JSON?, joinedPath: String, depth: Int, into columns: inout [String: WarehouseValue], keepExisting: Bool
+        _ value: JSON?, joinedPath: String, depth: Int, into columns: inout [String: WarehouseValue], keepExisting: Bool,
+        names: ColumnNames
     ) {
         guard let value else { return }
         if case .object(let object) = value, depth < maxDepth {
             for (key, child) in object {
                 let path = depth == 0 ? key : joinedPath + "_" + key
-                flatten(child, joinedPath: path, depth: depth + 1, into: &columns, keepExisting: keepExisting)
+                flatten(child, joinedPath: path, depth: depth + 1, into: &columns, keepExisting: keepExisting, names: names)
             }
             return
         }
         guard depth > 0, let leaf = WarehouseValue(value) else { return }
-        let column = naming.identifier(joinedPath)
+        let column = names.column(joinedPath, naming: naming)
         if keepExisting, columns[column] != nil { return }
         columns[column] = leaf
     }
@@ -121,5 +132,25 @@ public struct RowBuilder: Sendable {
         case .double(let number)?: String(number)
         default: nil
         }
+    }
+}
+
+/// Column names already made from joined paths (``WarehouseNaming/identifier(_:)`` of
+/// `context_page_url` and the like), for the events one task turns into rows: most events repeat
+/// the same fields. At most `capacity` names are kept, so events with ever new keys cost no more
+/// memory than that. Not for sharing between tasks.
+final class ColumnNames {
+    private var names: [String: String] = [:]
+    private let capacity: Int
+
+    init(capacity: Int = 4_096) {
+        self.capacity = capacity
+    }
+
+    func column(_ joinedPath: String, naming: WarehouseNaming) -> String {
+        if let name = names[joinedPath] { return name }
+        let name = naming.identifier(joinedPath)
+        if names.count < capacity { names[joinedPath] = name }
+        return name
     }
 }
