@@ -96,6 +96,22 @@ final class PostgresWarehouseLoaderTests: XCTestCase {
         ])
     }
 
+    /// A name the binary COPY statement cannot carry (not plain `[a-z0-9_]`) sends the rows in text
+    /// format instead; they arrive the same, in chunks like the binary ones.
+    func testRowsWithANameOutsideTheBinaryStatementGoInTextFormat() async throws {
+        let note = String(repeating: "x", count: 300)
+        let input = (0..<1_000).map { index in
+            WarehouseRow(
+                table: "odd_events", id: "id-\(index)",
+                columns: ["id": .text("id-\(index)"), "Mixed Case": .int(Int64(index)), "note": .text(note)])
+        }
+        _ = try await loader.load(input)
+        let sums = try await query(#"SELECT sum("Mixed Case")::int8 FROM analytics.odd_events"#, as: Int64.self)
+        XCTAssertEqual(sums, [499_500])
+        let counts = try await query("SELECT count(*)::int8 FROM analytics.odd_events WHERE note = '\(note)'", as: Int64.self)
+        XCTAssertEqual(counts, [1_000], "~300 KB of rows, more than one chunk")
+    }
+
     func testUsersKeepTheLatestTraitsByReceivedAt() async throws {
         _ = try await loader.load(rows([
             TestSupport.identify("i1", user: "u1", traits: ["plan": "free", "email": "a@example.com"], receivedAt: "2026-11-29T10:00:00.000Z"),

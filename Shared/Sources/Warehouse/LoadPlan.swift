@@ -158,24 +158,3 @@ struct TablePlan {
         present = slots.filter(\.present).map(\.name).sorted()
     }
 }
-
-extension LoadPlan {
-    /// Plans of disjoint tables combined into one (loaders plan tables concurrently).
-    public struct Merged: Sendable {
-        public var newColumns: [String: [(name: String, type: ColumnType)]] = [:]
-        public var rows: [String: [WarehouseRow]] = [:]
-        public var discards: [Discard] = []
-        /// Every table's schema after the load, including tables the plans did not touch.
-        public var schemas: [String: TableSchema]
-
-        public init(_ plans: [LoadPlan], existing: [String: TableSchema]) {
-            schemas = existing
-            for plan in plans {
-                newColumns.merge(plan.newColumns) { _, new in new }
-                rows.merge(plan.rows) { _, new in new }
-                discards += plan.discards
-                schemas.merge(plan.schemas) { _, new in new }
-            }
-        }
-    }
-}

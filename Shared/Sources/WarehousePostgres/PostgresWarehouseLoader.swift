@@ -131,7 +131,7 @@ public final class PostgresWarehouseLoader: WarehouseLoader {
             let names = plan.presentColumns[table] ?? []
             let full = plan.schemas[table]!.columns
             columns = [(name: "id", type: .text)]
-                + names.filter { $0 != "id" }.sorted().map { (name: $0, type: full[$0] ?? .text) }
+                + names.filter { $0 != "id" }.map { (name: $0, type: full[$0] ?? .text) }
         }
     }
 
@@ -203,37 +203,41 @@ public final class PostgresWarehouseLoader: WarehouseLoader {
         on connection: PostgresConnection
     ) async throws {
         let names = columns.map(\.name)
-        let chunkBytes = TableLoad.chunkBytes
-        func newBuffer() -> ByteBuffer { ByteBufferAllocator().buffer(capacity: chunkBytes + 64 * 1024) }
         guard let target = Self.binaryCopyTarget(table: table, columns: names) else {
             var encoder = CopyTextEncoder(columns: columns)
             try await connection.copyFrom(table: table, columns: names, logger: logger) { writer in
-                var buffer = newBuffer()
-                for row in rows {
-                    encoder.append(row, to: &buffer)
-                    if buffer.readableBytes >= chunkBytes {
-                        try await writer.write(buffer)
-                        buffer = newBuffer()
-                    }
-                }
-                if buffer.readableBytes > 0 { try await writer.write(buffer) }
+                try await Self.stream(rows, append: { encoder.append($0, to: &$1) }, write: { try await writer.write($0) })
             }
             return
         }
         let encoder = CopyBinaryEncoder(columns: columns)
         try await connection.copyFrom(table: target, logger: logger) { writer in
-            var buffer = newBuffer()
-            CopyBinaryEncoder.writeHeader(to: &buffer)
-            for row in rows {
-                encoder.append(row, to: &buffer)
-                if buffer.readableBytes >= chunkBytes {
-                    try await writer.write(buffer)
-                    buffer = newBuffer()
-                }
-            }
-            CopyBinaryEncoder.writeTrailer(to: &buffer)
-            try await writer.write(buffer)
+            try await Self.stream(
+                rows, header: CopyBinaryEncoder.writeHeader, append: encoder.append, trailer: CopyBinaryEncoder.writeTrailer,
+                write: { try await writer.write($0) })
         }
+    }
+
+    /// Encodes `rows` (between `header` and `trailer`) into buffers of about
+    /// ``TableLoad/chunkBytes`` and hands each to `write` as soon as it is full.
+    private static func stream(
+        _ rows: [WarehouseRow], header: (inout ByteBuffer) -> Void = { _ in },
+        append: (WarehouseRow, inout ByteBuffer) -> Void, trailer: (inout ByteBuffer) -> Void = { _ in },
+        write: (ByteBuffer) async throws -> Void
+    ) async throws {
+        let chunkBytes = TableLoad.chunkBytes
+        func newBuffer() -> ByteBuffer { ByteBufferAllocator().buffer(capacity: chunkBytes + 64 * 1024) }
+        var buffer = newBuffer()
+        header(&buffer)
+        for row in rows {
+            append(row, &buffer)
+            if buffer.readableBytes >= chunkBytes {
+                try await write(buffer)
+                buffer = newBuffer()
+            }
+        }
+        trailer(&buffer)
+        if buffer.readableBytes > 0 { try await write(buffer) }
     }
 
     /// postgres-nio 1.33's `copyFrom` writes `COPY "<table>" FROM STDIN WITH (FORMAT text)` and
