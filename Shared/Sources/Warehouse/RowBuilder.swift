@@ -71,7 +71,7 @@ public struct RowBuilder: Sendable {
     }
 
     /// Columns every event table has.
-    func commonColumns(_ event: JSON, loadedAt: Int64, names: ColumnNames = ColumnNames()) -> [String: WarehouseValue] {
+    func commonColumns(_ event: JSON, loadedAt: Int64, names: ColumnNames) -> [String: WarehouseValue] {
         var columns: [String: WarehouseValue] = [:]
         columns.reserveCapacity(48)
         columns["id"] = event["messageId"].flatMap { WarehouseValue($0) }
@@ -98,7 +98,7 @@ public struct RowBuilder: Sendable {
     /// (a common column such as `id`) is not overwritten by a property of the same name.
     func flatten(
         _ value: JSON?, path: [String], into columns: inout [String: WarehouseValue], keepExisting: Bool,
-        names: ColumnNames = ColumnNames()
+        names: ColumnNames
     ) {
         flatten(
             value, joinedPath: path.joined(separator: "_"), depth: path.count, into: &columns, keepExisting: keepExisting,
