@@ -79,14 +79,15 @@ let package = Package(
             pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev"])]
         ),
+        .target(name: "AsyncSignals", path: "Shared/Sources/AsyncSignals"),
         .target(
             name: "KafkaTransport",
-            dependencies: ["CRdKafka", lifecycle, logging, metrics],
+            dependencies: ["CRdKafka", "AsyncSignals", lifecycle, logging, metrics],
             path: "Shared/Sources/KafkaTransport"
         ),
         .target(
             name: "Storage",
-            dependencies: [postgres, lifecycle, logging],
+            dependencies: ["AsyncSignals", postgres, lifecycle, logging],
             path: "Shared/Sources/Storage"
         ),
         .target(

@@ -1,3 +1,4 @@
+import AsyncSignals
 import CRdKafka
 import Dispatch
 import Foundation

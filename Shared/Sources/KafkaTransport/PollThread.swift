@@ -1,3 +1,4 @@
+import AsyncSignals
 import CRdKafka
 import Foundation
 import Synchronization
@@ -31,42 +32,5 @@ final class PollThread: Sendable {
     func stopAndWait() async {
         stop()
         await finished.wait()
-    }
-}
-
-/// A value set once and awaited by any number of tasks.
-final class OneShot<Value: Sendable>: Sendable {
-    private struct State {
-        var value: Value?
-        var waiters: [UnsafeContinuation<Value, Never>] = []
-    }
-
-    private let state = Mutex(State())
-
-    /// Sets the value if it is not set yet; returns whether this call set it.
-    @discardableResult
-    func fire(_ value: Value) -> Bool {
-        let waiters: [UnsafeContinuation<Value, Never>]? = state.withLock { state in
-            guard state.value == nil else { return nil }
-            state.value = value
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        guard let waiters else { return false }
-        for waiter in waiters { waiter.resume(returning: value) }
-        return true
-    }
-
-    var value: Value? { state.withLock { $0.value } }
-
-    func wait() async -> Value {
-        await withUnsafeContinuation { continuation in
-            let value: Value? = state.withLock { state in
-                if let value = state.value { return value }
-                state.waiters.append(continuation)
-                return nil
-            }
-            if let value { continuation.resume(returning: value) }
-        }
     }
 }

@@ -1,3 +1,4 @@
+import AsyncSignals
 import Logging
 import PostgresNIO
 import ServiceLifecycle
@@ -53,20 +54,20 @@ public final class Database: Service, Sendable {
     /// The probe runs in its own task, so a hung connection attempt cannot hold the caller past `timeout`.
     public func isReachable(timeout: Duration = .seconds(2)) async -> Bool {
         let client = self.client
-        let outcome = OneShot()
+        let outcome = OneShot<Bool>()
         let probe = Task {
             do {
                 try await client.query("SELECT 1")
-                outcome.finish(true)
+                outcome.fire(true)
             } catch {
-                outcome.finish(false)
+                outcome.fire(false)
             }
         }
         let timer = Task {
             try? await Task.sleep(for: timeout)
-            outcome.finish(false)
+            outcome.fire(false)
         }
-        let reachable = await outcome.value
+        let reachable = await outcome.wait()
         probe.cancel()
         timer.cancel()
         return reachable

@@ -49,6 +49,7 @@ final class HTTPSFetcher: @unchecked Sendable {
         var configuration = HTTPClient.Configuration(
             tlsConfiguration: tls, redirectConfiguration: .disallow, decompression: .disabled)
         configuration.httpVersion = .http1Only
+        configuration.tracing.tracer = nil  // as the router's client: no tracing system, no span work
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.client = client
         return client

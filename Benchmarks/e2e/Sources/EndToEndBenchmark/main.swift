@@ -108,9 +108,10 @@ let sink = Application(
 let sinkTask = Task { try await sink.runService() }
 
 // Load
-let client = HTTPClient(
-    eventLoopGroupProvider: .singleton,
-    configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 16)))
+var loadConfiguration = HTTPClient.Configuration(
+    connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 16))
+loadConfiguration.tracing.tracer = nil  // the load generator's CPU shares the cores with the stack
+let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: loadConfiguration)
 let authorization = "Basic " + Data("\(options.writeKey):".utf8).base64EncodedString()
 let padding = String(repeating: "x", count: 200)
 /// messageIds differ from run to run: the processor drops ids it saw within its dedup window.
