@@ -241,7 +241,10 @@ let package = Package(
             ),
             .executableTarget(
                 name: "ProcessorBenchmark",
-                dependencies: ["ProcessorService", "Destinations", "EventModel", "KafkaTransport", "Storage", "WorkspaceConfig", postgres, logging, lifecycle],
+                dependencies: [
+                    "ProcessorService", "Destinations", "EventModel", "KafkaTransport", "Storage", "WorkspaceConfig", postgres, logging,
+                    lifecycle, metrics, .product(name: "MetricsTestKit", package: "swift-metrics"),
+                ],
                 path: "Benchmarks/processor/Sources/ProcessorBenchmark"
             ),
             .testTarget(name: "DestinationsTests", dependencies: ["Destinations", "EventModel"], exclude: ["Fixtures"]),

@@ -31,17 +31,23 @@ public struct DedupStore: Sendable {
     private var windowSeconds: Double { Double(window.components.seconds) + Double(window.components.attoseconds) / 1e18 }
 
     /// The keys among `keys` marked within the window (one query).
+    ///
+    /// One primary-key probe per key (the `LATERAL … LIMIT 1`): a plain join lets the planner
+    /// hash the whole table instead, which costs a scan of every mark in the window per batch.
     public func seen(_ keys: [Key], logger: Logger) async throws -> Set<Key> {
         guard !keys.isEmpty else { return [] }
         let partitions = keys.map(\.partition)
         let ids = keys.map(\.messageId)
         let rows = try await database.client.query(
             """
-            SELECT d.partition, d.message_id
-            FROM processor.dedup d
-            JOIN unnest(\(partitions)::int4[], \(ids)::text[]) AS k(partition, message_id)
-              ON d.partition = k.partition AND d.message_id = k.message_id
-            WHERE d.seen_at > now() - make_interval(secs => \(windowSeconds))
+            SELECT k.partition, k.message_id
+            FROM unnest(\(partitions)::int4[], \(ids)::text[]) AS k(partition, message_id)
+            CROSS JOIN LATERAL (
+                SELECT 1 FROM processor.dedup d
+                WHERE d.partition = k.partition AND d.message_id = k.message_id
+                  AND d.seen_at > now() - make_interval(secs => \(windowSeconds))
+                LIMIT 1
+            ) AS found
             """,
             logger: logger)
         var found = Set<Key>()
