@@ -83,21 +83,26 @@ logger.logLevel = .error
 let arrivals = Mutex(Arrivals())
 let sinkRouter = Hummingbird.Router()
 sinkRouter.post("/**") { request, _ -> HTTPResponse.Status in
-    let body = try await request.body.collect(upTo: 1 << 20)
+    let body = try await request.body.collect(upTo: 8 << 20)
     let now = wallNanos()
-    let event = body.withUnsafeReadableBytes { try? JSON(parsing: $0) }
-    let sent = event?["properties"]?["benchSentNanos"]?.intValue ?? event?["benchSentNanos"]?.intValue
-    let id = event?["messageId"]?.stringValue
+    let parsed = body.withUnsafeReadableBytes { try? JSON(parsing: $0) }
+    // A webhook request is one event; an Amplitude batch request carries `events`.
+    let events = parsed?["events"]?.arrayValue ?? [parsed ?? .null]
     arrivals.withLock { arrivals in
-        guard let sent else {
-            arrivals.unreadable += 1
-            return
+        for event in events {
+            let sent =
+                event["properties"]?["benchSentNanos"]?.intValue ?? event["event_properties"]?["benchSentNanos"]?.intValue
+                ?? event["benchSentNanos"]?.intValue
+            guard let sent else {
+                arrivals.unreadable += 1
+                continue
+            }
+            if let id = event["messageId"]?.stringValue ?? event["insert_id"]?.stringValue, !arrivals.seen.insert(id).inserted {
+                arrivals.duplicates += 1
+                continue
+            }
+            arrivals.latencies.append(now - sent)
         }
-        if let id, !arrivals.seen.insert(id).inserted {
-            arrivals.duplicates += 1
-            return
-        }
-        arrivals.latencies.append(now - sent)
     }
     return .ok
 }
