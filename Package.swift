@@ -24,9 +24,12 @@ func service(_ binary: String, _ name: String, dependencies: [Target.Dependency]
             dependencies: dependencies,
             path: "Services/\(binary)/Sources/\(name)Service"
         ),
+        // The app lists the service's dependencies too: its main.swift imports some of them
+        // (KafkaTransport, Storage …), and an incremental release build did not recompile it
+        // after a struct in such a transitively reached module changed (the binary crashed).
         .executableTarget(
             name: "\(name)App",
-            dependencies: [.target(name: "\(name)Service"), "ServiceRuntime", lifecycle, logging],
+            dependencies: [.target(name: "\(name)Service")] + dependencies,
             path: "Services/\(binary)/Sources/\(name)App"
         ),
     ]

@@ -103,6 +103,31 @@ final class ProduceConsumeTests: XCTestCase {
         XCTAssertEqual(Set(read.map(\.valueString)), ["w", "s"])
     }
 
+    /// A topic created after a `^regex` subscriber joined is read within the metadata refresh
+    /// interval: how the router picks up `keel.deliver.<type>` of a destination type added later.
+    /// (librdkafka's own refresh interval is 5 minutes.)
+    func testRegexSubscriptionPicksUpATopicCreatedLater() async throws {
+        let cluster = try MockKafkaCluster(brokers: 1, logger: TestKafka.logger)
+        let prefix = TestKafka.uniqueName("deliver")
+        try cluster.createTopic("\(prefix).webhook", partitions: 1)
+        let producer = try KafkaProducer(configuration: TestKafka.producerConfiguration(cluster), logger: TestKafka.logger)
+        try await producer.send([TestKafka.message("\(prefix).webhook", key: "a", value: "w")])
+        var configuration = TestKafka.consumerConfiguration(cluster, group: "regex-later", topics: ["^\(prefix)\\..*"])
+        configuration.metadataRefreshInterval = .seconds(1)
+        let consumer = try KafkaConsumer(configuration: configuration, logger: TestKafka.logger)
+        let running = RunningService { try await consumer.run() }
+        let first = await consume(consumer, timeout: .seconds(15)) { $0.count >= 1 }
+        XCTAssertEqual(first.map(\.valueString), ["w"])
+
+        try cluster.createTopic("\(prefix).mixpanel", partitions: 1)
+        try await producer.send([TestKafka.message("\(prefix).mixpanel", key: "a", value: "m")])
+        let start = ContinuousClock.now
+        let later = await consume(consumer, timeout: .seconds(20)) { $0.count >= 1 }
+        await running.stop()
+        XCTAssertEqual(later.map(\.valueString), ["m"])
+        XCTAssertLessThan(ContinuousClock.now - start, .seconds(15))
+    }
+
     /// Every acknowledged message of a sustained load is on the topic; prints the rate.
     func testThroughputOfBatchSends() async throws {
         let cluster = try MockKafkaCluster(brokers: 3, logger: TestKafka.logger)

@@ -33,7 +33,7 @@ enum TestKafka {
         configuration.heartbeatInterval = .milliseconds(300)
         configuration.autoCommitInterval = .milliseconds(200)
         configuration.maxBatchSize = 100
-        configuration.additionalProperties["topic.metadata.refresh.interval.ms"] = "1000"
+        configuration.metadataRefreshInterval = .seconds(1)
         return configuration
     }
 

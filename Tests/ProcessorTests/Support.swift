@@ -95,7 +95,7 @@ enum TestSupport {
         configuration.sessionTimeout = .seconds(3)
         configuration.heartbeatInterval = .milliseconds(300)
         configuration.autoCommitInterval = .milliseconds(200)
-        configuration.additionalProperties["topic.metadata.refresh.interval.ms"] = "1000"
+        configuration.metadataRefreshInterval = .seconds(1)
     }
 }
 

@@ -125,12 +125,13 @@ stop_pidfiles() {
 }
 
 # start_dev_kafka BINARY BOOTSTRAP_FILE LOG PIDFILE [TOPICS]: starts keel-dev-kafka (3 brokers, 6
-# partitions) in the background and waits (30 s at most) for its bootstrap list; prints the list.
+# partitions; KEEL_DEV_KAFKA_BROKERS and KEEL_DEV_KAFKA_PARTITIONS override them) in the background
+# and waits (30 s at most) for its bootstrap list; prints the list.
 start_dev_kafka() {
     local binary="$1" bootstrap_file="$2" log="$3" pidfile="$4" topics="${5:-}" waited=0
     [ -x "$binary" ] || die "$binary is missing: build it with swift build --product keel-dev-kafka"
     rm -f "$bootstrap_file"
-    local args=(--brokers 3 --partitions "${KEEL_DEV_KAFKA_PARTITIONS:-6}" --bootstrap-file "$bootstrap_file")
+    local args=(--brokers "${KEEL_DEV_KAFKA_BROKERS:-3}" --partitions "${KEEL_DEV_KAFKA_PARTITIONS:-6}" --bootstrap-file "$bootstrap_file")
     [ -n "$topics" ] && args+=(--topics "$topics")
     nohup "$binary" "${args[@]}" >"$log" 2>&1 &
     echo $! >"$pidfile"

@@ -34,3 +34,12 @@ public struct DestinationRegistry: Sendable {
     /// The definition of `type` (as written in the workspace file), or `nil` when unknown.
     public func definition(forType type: String) -> DestinationDefinition? { byType[type] }
 }
+
+extension DestinationRegistry {
+    /// Every topic the services use: ingest, batch, and one deliver topic per stream destination
+    /// type. `keel topics` prints them, for creating them up front (a `^keel\.deliver\..*`
+    /// subscriber sees a topic created after it joined only at its next metadata refresh).
+    public func topics(_ topics: Topics) -> [String] {
+        [topics.ingest, topics.batch] + definitions.filter { $0.kind == .stream }.map { topics.deliver(destinationType: $0.type) }
+    }
+}

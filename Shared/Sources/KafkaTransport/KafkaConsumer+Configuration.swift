@@ -38,6 +38,12 @@ extension KafkaConsumer {
         /// How often librdkafka's statistics update the lag gauge `keel_kafka_consumer_lag`
         /// (`statistics.interval.ms`); `nil` turns statistics off. Default 15 s.
         public var statisticsInterval: Duration? = .seconds(15)
+        /// `topic.metadata.refresh.interval.ms`: how often metadata is refreshed, which is when a
+        /// pattern subscription (a topic starting with `^`) picks up topics created after the
+        /// consumer started, e.g. `keel.deliver.mixpanel` once a workspace adds a Mixpanel
+        /// destination. Default 10 s (librdkafka's own is 5 min, which held the router off a new
+        /// destination type's jobs for minutes).
+        public var metadataRefreshInterval: Duration = .seconds(10)
         /// Any other librdkafka property; wins over the fields above. Setting
         /// `partition.assignment.strategy=cooperative-sticky` is supported.
         public var additionalProperties: [String: String] = [:]
@@ -62,6 +68,7 @@ extension KafkaConsumer {
                 "max.poll.interval.ms": "\(maxPollInterval.milliseconds)",
                 "enable.partition.eof": "false",
                 "statistics.interval.ms": "\(statisticsInterval?.milliseconds ?? 0)",
+                "topic.metadata.refresh.interval.ms": "\(metadataRefreshInterval.milliseconds)",
                 // Requests go out at once rather than waiting for the previous one's ACK (Nagle).
                 "socket.nagle.disable": "true",
             ]

@@ -151,7 +151,7 @@ final class EndToEndHarness: Sendable {
         configuration.heartbeatInterval = .milliseconds(500)
         configuration.autoCommitInterval = .milliseconds(200)
         configuration.shutdownDrainTimeout = .seconds(1)
-        configuration.additionalProperties["topic.metadata.refresh.interval.ms"] = "1000"
+        configuration.metadataRefreshInterval = .seconds(1)
         configuration.additionalProperties["fetch.wait.max.ms"] = "20"
     }
 

@@ -107,7 +107,7 @@ final class RouterHarness: Sendable {
         configuration.heartbeatInterval = .milliseconds(300)
         configuration.autoCommitInterval = .milliseconds(200)
         configuration.maxBatchSize = 500
-        configuration.additionalProperties["topic.metadata.refresh.interval.ms"] = "1000"
+        configuration.metadataRefreshInterval = .seconds(1)
         // Fetch answers sooner on the mock cluster, so latency comparisons are not drowned by the
         // default 500 ms fetch wait.
         configuration.additionalProperties["fetch.wait.max.ms"] = "20"

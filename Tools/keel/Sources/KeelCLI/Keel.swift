@@ -14,6 +14,7 @@ struct Keel: AsyncParsableCommand {
             FailedCommand.self,
             DestinationCommand.self,
             UploadsCommand.self,
+            TopicsCommand.self,
         ]
     )
 }

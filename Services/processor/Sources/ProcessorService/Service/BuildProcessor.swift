@@ -67,13 +67,12 @@ public func buildProcessor(
 /// The topics the processor reads and writes: `keel.ingest`, `keel.batch` and a deliver topic
 /// per real-time destination type in the registry. `main` creates the missing ones.
 public func processorTopics(_ topics: Topics, registry: DestinationRegistry = .standard) -> [String] {
-    [topics.ingest, topics.batch]
-        + registry.definitions.filter { $0.kind == .stream }.map { topics.deliver(destinationType: $0.type) }
+    registry.topics(topics)
 }
 
 /// The user transformer `main` uses: SpiderMonkey in-process (module `Transformations`), with the
-/// transformation and libraries looked up in the current workspace version. No `fetch` hosts are
-/// allowed yet.
+/// transformation and libraries looked up in the current workspace version; `fetch` reaches the
+/// hosts in the workspace's `settings.transformations.fetchAllowedHosts`.
 public func makeJavaScriptTransformer(configStore: ConfigStore) throws -> any UserTransformer {
     JavaScriptUserTransformer(engine: try TransformationEngine(), configStore: configStore)
 }
