@@ -36,10 +36,19 @@ public struct DedupStore: Sendable {
     /// hash the whole table instead, which costs a scan of every mark in the window per batch.
     public func seen(_ keys: [Key], logger: Logger) async throws -> Set<Key> {
         guard !keys.isEmpty else { return [] }
+        let rows = try await database.client.query(lookupQuery(keys), logger: logger)
+        var found = Set<Key>()
+        for try await (partition, messageId) in rows.decode((Int32, String).self) {
+            found.insert(Key(partition: partition, messageId: messageId))
+        }
+        return found
+    }
+
+    /// The query of ``seen(_:logger:)`` (tests read its plan).
+    func lookupQuery(_ keys: [Key]) -> PostgresQuery {
         let partitions = keys.map(\.partition)
         let ids = keys.map(\.messageId)
-        let rows = try await database.client.query(
-            """
+        return """
             SELECT k.partition, k.message_id
             FROM unnest(\(partitions)::int4[], \(ids)::text[]) AS k(partition, message_id)
             CROSS JOIN LATERAL (
@@ -48,13 +57,7 @@ public struct DedupStore: Sendable {
                   AND d.seen_at > now() - make_interval(secs => \(windowSeconds))
                 LIMIT 1
             ) AS found
-            """,
-            logger: logger)
-        var found = Set<Key>()
-        for try await (partition, messageId) in rows.decode((Int32, String).self) {
-            found.insert(Key(partition: partition, messageId: messageId))
-        }
-        return found
+            """
     }
 
     /// Marks `keys` seen now (one statement on `connection`). Keys must be distinct.
