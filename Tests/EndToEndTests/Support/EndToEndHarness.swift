@@ -80,7 +80,7 @@ final class EndToEndHarness: Sendable {
             let run = UInt32.random(in: 0...UInt32.max)
             let topics = Topics(prefix: "e2e\(run).")
             let admin = try KafkaAdmin(configuration: .init(bootstrapServers: brokers), logger: logger)
-            try await admin.createTopics(processorTopics(topics).map { .init(name: $0, partitions: 2) })
+            try await admin.createTopics(DestinationRegistry.standard.topics(topics).map { .init(name: $0, partitions: 2) })
 
             let secrets = SecretResolver(environment: [:])
             func configStore() -> ConfigStore {

@@ -151,7 +151,7 @@ if let marks = ProcessInfo.processInfo.environment["KEEL_BENCH_DEDUP_MARKS"].fla
 let cluster = try MockKafkaCluster(brokers: 1, logger: logger)
 let topics = Topics()
 try cluster.createTopic(topics.ingest, partitions: 6)
-for topic in processorTopics(topics) where topic != topics.ingest { try cluster.createTopic(topic, partitions: 6) }
+for topic in DestinationRegistry.standard.topics(topics) where topic != topics.ingest { try cluster.createTopic(topic, partitions: 6) }
 var producerConfiguration = KafkaProducer.Configuration(bootstrapServers: cluster.bootstrapServers)
 producerConfiguration.linger = .milliseconds(5)
 let loader = try KafkaProducer(configuration: producerConfiguration, logger: logger)

@@ -1,3 +1,4 @@
+import Destinations
 import KafkaTransport
 import Logging
 import ProcessorService
@@ -22,7 +23,7 @@ await ServiceMain.run(configuration: runtime, logger: logger) {
     let configStore = ConfigStore(
         database: database, configuration: .init(workspace: runtime.workspace), secrets: secrets, logger: logger)
     let admin = try KafkaAdmin(configuration: .init(bootstrapServers: runtime.kafkaBrokers), logger: logger)
-    try await admin.createTopics(processorTopics(configuration.topics).map { .init(name: $0, partitions: runtime.topicPartitions) })
+    try await admin.createTopics(DestinationRegistry.standard.topics(configuration.topics).map { .init(name: $0, partitions: runtime.topicPartitions) })
 
     let transformer = try makeJavaScriptTransformer(configStore: configStore)
     let parts = try buildProcessor(

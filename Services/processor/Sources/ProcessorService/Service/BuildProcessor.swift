@@ -64,12 +64,6 @@ public func buildProcessor(
         processor: processor, batchProcessor: batchProcessor)
 }
 
-/// The topics the processor reads and writes: `keel.ingest`, `keel.batch` and a deliver topic
-/// per real-time destination type in the registry. `main` creates the missing ones.
-public func processorTopics(_ topics: Topics, registry: DestinationRegistry = .standard) -> [String] {
-    registry.topics(topics)
-}
-
 /// The user transformer `main` uses: SpiderMonkey in-process (module `Transformations`), with the
 /// transformation and libraries looked up in the current workspace version; `fetch` reaches the
 /// hosts in the workspace's `settings.transformations.fetchAllowedHosts`.
