@@ -148,7 +148,7 @@ final class BatchSchedulerTests: XCTestCase {
                 destinationId: "braze", destinationType: "braze", messageId: user, userKey: user,
                 requests: [DeliveryRequest(method: "POST", url: "http://127.0.0.1:1/users/track", headers: [("Authorization", "Bearer k")], body: .object(body))])
             job.raw = Array(repeating: 0, count: 100)
-            return ScheduledJob(job: job, origin: .parked(seq: 1), batch: try XCTUnwrap(batching.ticket(for: job)))
+            return ScheduledJob(job: job, origin: .parked(seq: 1, from: PartitionRef(topic: "keel.deliver.amplitude", partition: 0)), batch: try XCTUnwrap(batching.ticket(for: job)))
         }
         let jobs = [try brazeJob("u1", purchases: 1, events: 1), try brazeJob("u2", purchases: 2, events: 0), try brazeJob("u3", purchases: 1, events: 1)]
         let errors = [

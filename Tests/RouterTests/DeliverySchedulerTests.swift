@@ -197,7 +197,7 @@ final class DeliverySchedulerTests: XCTestCase {
         XCTAssertEqual(limit, 2)
         // While loading, new jobs still park.
         _ = s.enqueue(job("A", "u1", "m6"), from: partition, offset: 6, policy: policy, now: t0)
-        let loaded = s.loadedParked(key, rows: [(10, job("A", "u1", "m2")), (11, job("A", "u1", "m3"))], now: t0)
+        let loaded = s.loadedParked(key, rows: [ParkedRow(seq: 10, job: job("A", "u1", "m2")), ParkedRow(seq: 11, job: job("A", "u1", "m3"))], now: t0)
         XCTAssertEqual(sentIds(loaded), ["m2"])
         let m2 = s.keys[key]!.queue.first!
         XCTAssertEqual(sentIds(s.completed(m2, result: .delivered(statusCode: 200), now: t0, jitter: 0)), ["m3"])

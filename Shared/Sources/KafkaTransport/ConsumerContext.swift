@@ -27,6 +27,8 @@ final class ConsumerContext: ClientContext, @unchecked Sendable {
     let fatalError = Mutex<KafkaError?>(nil)
     /// Where statistics go, when they are on (``KafkaConsumer/Configuration/statisticsInterval``).
     let lag: ConsumerLagGauges?
+    /// Called on the consumer thread inside the rebalance callback (``KafkaConsumer/onRebalance(timeout:_:)``).
+    let rebalanceHandler = Mutex<KafkaConsumer.RebalanceHandler?>(nil)
 
     init(
         logger: Logger, capacity: Int, events: AsyncStream<KafkaConsumer.AssignmentEvent>.Continuation,
@@ -123,6 +125,25 @@ final class ConsumerContext: ClientContext, @unchecked Sendable {
     func generation(of partition: TopicPartition) -> UInt64 {
         state.withLock { $0.generations[partition] ?? 0 }
     }
+
+    /// Runs the rebalance handler, if any, and blocks the consumer thread until it returns (or its
+    /// timeout passes): no message of a newly assigned partition is fetched before it has run, and a
+    /// revoked partition's offsets are committed only after it.
+    func runRebalanceHandler(_ event: KafkaConsumer.AssignmentEvent) {
+        guard let handler = rebalanceHandler.withLock({ $0 }) else { return }
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            await handler.handle(event)
+            done.signal()
+        }
+        guard let timeout = handler.timeout else {
+            done.wait()
+            return
+        }
+        if done.wait(timeout: .now() + .milliseconds(Int(timeout.milliseconds))) == .timedOut {
+            logger.warning("kafka rebalance handler still running after its timeout; going on", metadata: ["kafka.event": "\(event)"])
+        }
+    }
 }
 
 let rebalanceCallback:
@@ -136,6 +157,7 @@ let rebalanceCallback:
         switch err {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
             context.assigned(partitions)
+            context.runRebalanceHandler(.assigned(partitions))
             if cooperative {
                 if let error = rd_kafka_incremental_assign(handle, list) {
                     context.logger.error(
@@ -148,6 +170,8 @@ let rebalanceCallback:
             context.logger.info("kafka partitions assigned", metadata: ["kafka.partitions": "\(partitions)"])
             context.events.yield(.assigned(partitions))
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            // Before the partitions are forgotten: the handler may still store their offsets.
+            context.runRebalanceHandler(.revoked(partitions))
             context.revoked(partitions)
             if rd_kafka_assignment_lost(handle) == 0 {
                 // Commit what was stored before giving the partitions up.

@@ -76,6 +76,35 @@ public final class KafkaConsumer: Service, Sendable {
 
     private var context: ConsumerContext { client.context as! ConsumerContext }
 
+    /// What ``onRebalance(timeout:_:)`` installs.
+    public struct RebalanceHandler: Sendable {
+        let timeout: Duration?
+        let handle: @Sendable (AssignmentEvent) async -> Void
+    }
+
+    /// Installs `handler`, called for every assignment change *inside* the rebalance, on the
+    /// consumer thread, which waits for it (like the Java client's `ConsumerRebalanceListener`):
+    ///
+    /// - `.assigned`: before the partitions are fetched, so state they depend on (e.g. work left
+    ///   parked by their previous owner) can be loaded before their first message arrives;
+    /// - `.revoked`: before their offsets are committed and they are given up, so work taken from
+    ///   them can be made durable and its offsets stored (``storeOffsets(_:)`` still accepts them).
+    ///
+    /// While it runs nothing is consumed, so keep it short. With a `timeout`, the rebalance goes on
+    /// when it passes (the handler keeps running); with `nil` it waits as long as the handler takes
+    /// (past ``Configuration/maxPollInterval`` the group drops this member). Install it before
+    /// ``run()``. The ``events`` stream reports the same changes afterwards, without waiting.
+    public func onRebalance(timeout: Duration?, _ handler: @escaping @Sendable (AssignmentEvent) async -> Void) {
+        context.rebalanceHandler.withLock { $0 = RebalanceHandler(timeout: timeout, handle: handler) }
+    }
+
+    /// The number of partitions of each topic in the cluster, from a metadata request (all topics).
+    public func partitionCounts(timeout: Duration = .seconds(10)) async throws(KafkaError) -> [String: Int] {
+        let client = self.client
+        let result = await onDedicatedThread("keel-kafka-metadata") { client.metadata(allTopics: true, timeout: timeout) }
+        return try result.get().topics
+    }
+
     /// Polls until graceful shutdown or cancellation, then commits and leaves the group. Throws
     /// when librdkafka reports a fatal error or the subscription is invalid.
     public func run() async throws {

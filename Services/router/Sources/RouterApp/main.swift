@@ -29,7 +29,7 @@ await ServiceMain.run(configuration: runtime, logger: logger) {
     let (httpClient, httpClientsByType) = HTTPDeliverer.makeClients(settings)
     let services = buildRouter(
         settings: settings, database: database, consumer: consumer, httpClient: httpClient, httpClientsByType: httpClientsByType,
-        policies: DeliveryPolicy.provider(from: configStore), logger: logger)
+        topics: topics, policies: DeliveryPolicy.provider(from: configStore), logger: logger)
 
     let readiness = Readiness(logger: logger)
     await readiness.register("postgres") { await database.isReachable() }

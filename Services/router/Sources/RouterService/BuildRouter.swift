@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import EventModel
 import Hummingbird
 import KafkaTransport
 import Logging
@@ -10,11 +11,13 @@ import Storage
 /// The database and consumer must run in the same group, before these.
 public func buildRouter(
     settings: RouterSettings, database: Database, consumer: KafkaConsumer, httpClient: HTTPClient,
-    httpClientsByType: [String: HTTPClient] = [:], policies: @escaping DeliveryPolicyProvider, logger: Logger
+    httpClientsByType: [String: HTTPClient] = [:], topics: Topics = Topics(), policies: @escaping DeliveryPolicyProvider, logger: Logger
 ) -> [any Service] {
     let store = RouterStore(database: database, logger: logger)
+    var configuration = settings.routerConfiguration
+    configuration.topics = topics
     let router = Router(
-        configuration: settings.routerConfiguration, consumer: consumer, store: store, httpClient: httpClient,
+        configuration: configuration, consumer: consumer, store: store, httpClient: httpClient,
         httpClientsByType: httpClientsByType, policies: policies, logger: logger)
     var services: [any Service] = [router, HTTPClientService(clients: [httpClient] + httpClientsByType.values)]
     if let token = settings.adminToken {

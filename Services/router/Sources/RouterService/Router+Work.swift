@@ -62,7 +62,7 @@ extension Router {
         switch result {
         case .delivered(let status):
             destinationMetrics.delivered(status: status, receivedAtMillis: job.job.receivedAtMillis, nowMillis: unixMillis())
-            if case .parked(let seq) = job.origin {
+            if case .parked(let seq, _) = job.origin {
                 metrics.counter("keel_router_unparked_total", []).increment()
                 // Deleted in batches (``deleteDeliveredParked()``); loads of the key read after the
                 // last loaded seq, so the row is not read again meanwhile. After a crash before the
@@ -133,7 +133,7 @@ extension Router {
     }
 
     private func load(_ key: DeliveryKey, afterSeq: Int64, limit: Int) async {
-        var rows: [(seq: Int64, job: DeliveryJob)] = []
+        var rows: [ParkedRow] = []
         guard await retrying("load parked jobs", { rows = try await self.store.loadParked(key, afterSeq: afterSeq, limit: limit) }) else { return }
         let tickets = rows.map { batching.ticket(for: $0.job) }
         let actions = scheduler.withLock { $0.loadedParked(key, rows: rows, now: .now, batches: tickets) }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import AsyncSignals
 import EventModel
 import KafkaTransport
 import Logging
@@ -28,6 +29,11 @@ public final class Router: Service, Sendable {
         public var offsetStoreInterval: Duration = .milliseconds(100)
         /// How long graceful shutdown waits for requests in flight. Default 10 s.
         public var shutdownDrainTimeout: Duration = .seconds(10)
+        /// How long a revoke waits for jobs being parked to be written, so that the partitions'
+        /// next owner finds them. Default 10 s.
+        public var revokeParkTimeout: Duration = .seconds(10)
+        /// Topic names (the prefix of `keel.deliver.<type>`).
+        public var topics = Topics()
 
         public init() {}
     }
@@ -71,6 +77,13 @@ public final class Router: Service, Sendable {
     let replayWatermark = Atomic<Int64>(0)
     /// Parked rows whose jobs were delivered, deleted in batches by ``deleteDeliveredParked()``.
     let pendingParkedDeletes = Mutex<[Int64]>([])
+    /// The partitions this replica owns, and so the keys whose parked rows it loads.
+    let ownership = Mutex(PartitionOwnership())
+    /// Fired with `true` once the schema is migrated, with `false` if ``run()`` ends first; the
+    /// rebalance handler waits for it.
+    let ready = OneShot<Bool>()
+    /// True from the migration until ``run()`` ends.
+    let running = Atomic<Bool>(false)
 
     public init(
         configuration: Configuration = Configuration(), consumer: KafkaConsumer, store: RouterStore, httpClient: HTTPClient,
@@ -84,15 +97,23 @@ public final class Router: Service, Sendable {
         self.policies = policies
         self.metrics = metrics
         self.logger = logger
-        self.scheduler = Mutex(DeliveryScheduler(limits: configuration.limits))
+        var scheduler = DeliveryScheduler(limits: configuration.limits)
+        scheduler.acceptedPartitions = []
+        self.scheduler = Mutex(scheduler)
         (work, workContinuation) = AsyncStream.makeStream(of: Work.self)
         (room, roomContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        consumer.onRebalance(timeout: nil) { [weak self] event in await self?.rebalanced(event) }
     }
 
     /// Runs until graceful shutdown or cancellation. Requires the consumer and the database to run.
     public func run() async throws {
+        defer {
+            running.store(false, ordering: .sequentiallyConsistent)
+            ready.fire(false)
+        }
         try await migrate()
-        try await seedParked()
+        running.store(true, ordering: .sequentiallyConsistent)
+        ready.fire(true)
         await withDiscardingTaskGroup { group in
             group.addTask {
                 await cancelWhenGracefulShutdown { await self.consume() }
@@ -103,7 +124,6 @@ public final class Router: Service, Sendable {
             }
             group.addTask { await cancelWhenGracefulShutdown { await self.storeOffsetsPeriodically() } }
             group.addTask { await cancelWhenGracefulShutdown { await self.pollReplays() } }
-            group.addTask { await cancelWhenGracefulShutdown { await self.followAssignments() } }
             for await item in work {
                 if case .send(let jobs) = item {
                     for job in jobs { group.addTask { await self.send(job) } }
@@ -137,6 +157,7 @@ public final class Router: Service, Sendable {
                 }
             }
             var policyCache: [String: DeliveryPolicy] = [:]
+            var destinationTopics: [(destinationId: String, topic: String)] = []
             scheduler.withLock { scheduler in
                 for (job, message, ticket) in parsed {
                     let policy: DeliveryPolicy
@@ -146,6 +167,7 @@ public final class Router: Service, Sendable {
                         policy = policies(job.destinationId, job.destinationType)
                         policyCache[job.destinationId] = policy
                         scheduler.updatePolicy(policy, destinationId: job.destinationId)
+                        destinationTopics.append((job.destinationId, message.topic))
                     }
                     let partition = PartitionRef(topic: message.topic, partition: message.partition)
                     actions += scheduler.enqueue(job, from: partition, offset: message.offset, policy: policy, now: now, batch: ticket)
@@ -165,6 +187,9 @@ public final class Router: Service, Sendable {
                         state.markers[PartitionRef(topic: message.topic, partition: message.partition)] = m
                     }
                 }
+            }
+            ownership.withLock { ownership in
+                for (destinationId, topic) in destinationTopics { ownership.noteTopic(topic, of: destinationId) }
             }
             handle(actions)
             for (message, error) in invalid { recordInvalid(message, error) }
@@ -248,18 +273,6 @@ public final class Router: Service, Sendable {
         consumer.storeOffsets(toStore)
     }
 
-    private func followAssignments() async {
-        for await event in consumer.events {
-            guard case .revoked(let partitions) = event else { continue }
-            scheduler.withLock { scheduler in
-                for partition in partitions { scheduler.forgetPartition(PartitionRef(topic: partition.topic, partition: partition.partition)) }
-            }
-            markers.withLock { state in
-                for partition in partitions { state.markers[PartitionRef(topic: partition.topic, partition: partition.partition)] = nil }
-            }
-        }
-    }
-
     private func drainInFlight() async {
         let deadline = ContinuousClock.now + configuration.shutdownDrainTimeout
         while inFlight.load(ordering: .relaxed) > 0 && ContinuousClock.now < deadline && !Task.isCancelled {
@@ -284,27 +297,39 @@ public final class Router: Service, Sendable {
         }
     }
 
-    /// Tells the scheduler about parked rows left by an earlier run, before consuming, so that new
-    /// jobs of those keys queue behind them.
-    private func seedParked() async throws {
+    /// Adds the parked rows of keys that `partitions` (newly assigned) own to the scheduler, so
+    /// that new jobs of those keys queue behind them. Retries until Postgres answers.
+    private func seedParked(for partitions: Set<PartitionRef>) async {
         var delay: Duration = .milliseconds(200)
-        while true {
+        while running.load(ordering: .sequentiallyConsistent) {
             do {
-                let (counts, maxSeq) = try await store.parkedCounts()
-                replayWatermark.store(maxSeq, ordering: .relaxed)
-                let actions = scheduler.withLock { scheduler in
-                    counts.flatMap { key, count in scheduler.addExternalParked(key, count: count, policy: policies(key.destinationId, "")) }
+                let (counts, maxSeq) = try await store.parkedCounts(deliverTopicPrefix: configuration.topics.deliver(destinationType: ""))
+                let owned = ownership.withLock { ownership in
+                    counts.filter { count in
+                        if !count.topic.isEmpty { ownership.noteTopic(count.topic, of: count.key.destinationId) }
+                        return ownership.owns(count.key, topic: count.topic, among: partitions)
+                    }
                 }
-                if !counts.isEmpty { logger.info("parked jobs from an earlier run", metadata: ["keys": "\(counts.count)"]) }
-                handle(actions)
+                addParked(owned)
+                replayWatermark.max(maxSeq, ordering: .relaxed)
+                if !owned.isEmpty {
+                    logger.info("parked jobs of assigned partitions", metadata: ["keys": "\(owned.count)", "jobs": "\(owned.reduce(0) { $0 + $1.count })"])
+                }
                 return
             } catch {
-                if Task.isCancelled { throw error }
                 logger.warning("cannot read parked jobs; retrying", metadata: ["error": "\(safeErrorDescription(error))"])
-                try await Task.sleep(for: delay)
+                try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
             }
         }
+    }
+
+    private func addParked(_ counts: [ParkedKeyCount]) {
+        guard !counts.isEmpty else { return }
+        let actions = scheduler.withLock { scheduler in
+            counts.flatMap { scheduler.addExternalParked($0.key, count: $0.count, policy: policies($0.key.destinationId, "")) }
+        }
+        handle(actions)
     }
 
     private func pollReplays() async {
@@ -312,17 +337,80 @@ public final class Router: Service, Sendable {
             try? await Task.sleep(for: configuration.replayPollInterval)
             if Task.isCancelled { return }
             do {
-                let (counts, maxSeq) = try await store.newReplayRows(after: replayWatermark.load(ordering: .relaxed))
+                let prefix = configuration.topics.deliver(destinationType: "")
+                let (counts, maxSeq) = try await store.newReplayRows(after: replayWatermark.load(ordering: .relaxed), deliverTopicPrefix: prefix)
                 guard !counts.isEmpty else { continue }
-                replayWatermark.store(maxSeq, ordering: .relaxed)
-                let actions = scheduler.withLock { scheduler in
-                    counts.flatMap { key, count in scheduler.addExternalParked(key, count: count, policy: policies(key.destinationId, "")) }
-                }
-                logger.info("replayed jobs to deliver", metadata: ["jobs": "\(counts.reduce(0) { $0 + $1.1 })"])
-                handle(actions)
+                replayWatermark.max(maxSeq, ordering: .relaxed)
+                // Replays of keys another replica owns are that replica's to send.
+                let owned = ownership.withLock { ownership in counts.filter { ownership.owns($0.key, topic: $0.topic) } }
+                guard !owned.isEmpty else { continue }
+                addParked(owned)
+                logger.info("replayed jobs to deliver", metadata: ["jobs": "\(owned.reduce(0) { $0 + $1.count })"])
             } catch {
                 logger.warning("cannot poll replays", metadata: ["error": "\(safeErrorDescription(error))"])
             }
+        }
+    }
+
+    // MARK: Rebalances
+
+    /// Runs inside the consumer's rebalance (``KafkaConsumer/onRebalance(timeout:_:)``), before
+    /// newly assigned partitions are fetched and before revoked ones are committed and given up.
+    func rebalanced(_ event: KafkaConsumer.AssignmentEvent) async {
+        switch event {
+        case .assigned(let assigned):
+            guard await ready.wait() else { return }
+            let partitions = assigned.map { PartitionRef(topic: $0.topic, partition: $0.partition) }
+            let counts = await partitionCounts()
+            ownership.withLock { $0.assign(partitions, partitionCounts: counts) }
+            scheduler.withLock { $0.acceptedPartitions?.formUnion(partitions) }
+            await seedParked(for: Set(partitions))
+        case .revoked(let revoked):
+            let partitions = revoked.map { PartitionRef(topic: $0.topic, partition: $0.partition) }
+            // No more jobs of these partitions are taken; those read already and bound for the
+            // parked table are written, and their offsets stored, before the partitions' offsets
+            // are committed and handed over.
+            scheduler.withLock { scheduler in
+                for partition in partitions { scheduler.acceptedPartitions?.remove(partition) }
+            }
+            if running.load(ordering: .sequentiallyConsistent) { await waitForParkWriter() }
+            storeOffsets()
+            let owned = ownership.withLock { ownership in
+                ownership.revoke(partitions)
+                return ownership
+            }
+            scheduler.withLock { $0.partitionsRevoked(partitions, stillOwns: { owned.owns($0) }) }
+            markers.withLock { state in
+                for partition in partitions { state.markers[partition] = nil }
+            }
+            if running.load(ordering: .sequentiallyConsistent) { await deleteDeliveredParked() }
+        }
+    }
+
+    /// Partition counts of the cluster's topics; retried while the router runs.
+    private func partitionCounts() async -> [String: Int] {
+        var delay: Duration = .milliseconds(200)
+        while running.load(ordering: .sequentiallyConsistent) {
+            do {
+                return try await consumer.partitionCounts()
+            } catch {
+                logger.warning("cannot read topic metadata; retrying", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+        return [:]
+    }
+
+    /// Waits until the park outbox is written, at most ``Configuration/revokeParkTimeout``.
+    private func waitForParkWriter() async {
+        let deadline = ContinuousClock.now + configuration.revokeParkTimeout
+        while scheduler.withLock({ $0.isParking }) {
+            guard ContinuousClock.now < deadline, running.load(ordering: .sequentiallyConsistent) else {
+                logger.warning("partitions revoked while jobs were still being parked; their next owner reads them again from Kafka")
+                return
+            }
+            try? await Task.sleep(for: .milliseconds(5))
         }
     }
 }

@@ -16,7 +16,7 @@ extension Router {
             switch result {
             case .delivered(let status):
                 destinationMetrics.delivered(status: status, receivedAtMillis: job.job.receivedAtMillis, nowMillis: nowMillis)
-                if case .parked(let seq) = job.origin {
+                if case .parked(let seq, _) = job.origin {
                     metrics.counter("keel_router_unparked_total", []).increment()
                     pendingParkedDeletes.withLock { $0.append(seq) }
                 }

@@ -179,6 +179,9 @@ public struct DeliveryScheduler: Sendable {
     private var parkWriterRunning = false
     var timers = TimerHeap<TimerTarget>()
     private var armedTimer: ContinuousClock.Instant?
+    /// The partitions whose jobs are taken; `nil` takes every partition's. A router sets it from
+    /// its assignment, so a job read just before its partition was revoked is left to the next owner.
+    public var acceptedPartitions: Set<PartitionRef>?
 
     public init(limits: Limits = Limits()) {
         self.limits = limits
@@ -189,6 +192,9 @@ public struct DeliveryScheduler: Sendable {
     /// Jobs held in memory: queued, in flight, or waiting to be parked. The consumer stops
     /// polling while this is over its bound.
     public var jobsInMemory: Int { destinations.values.reduce(0) { $0 + $1.queued } + parkOutbox.count }
+
+    /// Whether jobs are waiting to be parked or being written.
+    public var isParking: Bool { parkWriterRunning || !parkOutbox.isEmpty }
 
     public func inFlight(destinationId: String) -> Int { destinations[destinationId]?.inFlight ?? 0 }
     public func queued(destinationId: String) -> Int { destinations[destinationId]?.queued ?? 0 }
@@ -218,6 +224,7 @@ public struct DeliveryScheduler: Sendable {
     public mutating func enqueue(
         _ job: DeliveryJob, from partition: PartitionRef, offset: Int64, policy: DeliveryPolicy, now: ContinuousClock.Instant, batch: BatchTicket? = nil
     ) -> [Action] {
+        guard acceptedPartitions?.contains(partition) ?? true else { return [] }
         guard offsets[partition, default: PartitionOffsetTracker()].track(offset) else { return [] }
         var actions: [Action] = []
         let scheduled = ScheduledJob(job: job, origin: .kafka(partition, offset: offset), batch: batch)
@@ -338,6 +345,7 @@ public struct DeliveryScheduler: Sendable {
     /// A consumed message that is not a delivery job: its offset waits until the caller recorded
     /// it as failed (``invalidRecorded(_:)``).
     public mutating func enqueueInvalid(_ job: DeliveryJob, from partition: PartitionRef, offset: Int64, reason: String) -> [Action] {
+        guard acceptedPartitions?.contains(partition) ?? true else { return [] }
         guard offsets[partition, default: PartitionOffsetTracker()].track(offset) else { return [] }
         let failure = DeliveryFailure(kind: .invalidJob, reason: "invalid delivery job: \(reason)", retryable: false)
         return [.recordFailure(ScheduledJob(job: job, origin: .kafka(partition, offset: offset)), failure)]
@@ -412,7 +420,7 @@ public struct DeliveryScheduler: Sendable {
     /// Rows loaded for a `.loadParked`, in seq order. An empty answer means no more written rows.
     /// `batches`, when given, holds the rows' batch tickets (same order).
     public mutating func loadedParked(
-        _ key: DeliveryKey, rows: [(seq: Int64, job: DeliveryJob)], now: ContinuousClock.Instant, batches: [BatchTicket?] = []
+        _ key: DeliveryKey, rows: [ParkedRow], now: ContinuousClock.Instant, batches: [BatchTicket?] = []
     ) -> [Action] {
         guard keys[key]?.loading == true, var keyState = keys.removeValue(forKey: key) else { return [] }
         keyState.loading = false
@@ -424,7 +432,7 @@ public struct DeliveryScheduler: Sendable {
             keyState.parkedRows = max(keyState.unwrittenParked, keyState.parkedRows - rows.count)
             for (index, row) in rows.enumerated() {
                 let batch = index < batches.count ? batches[index] : nil
-                keyState.queue.append(ScheduledJob(job: row.job, origin: .parked(seq: row.seq), batch: batch))
+                keyState.queue.append(ScheduledJob(job: row.job, origin: .parked(seq: row.seq, from: row.partition), batch: batch))
                 keyState.lastLoadedSeq = max(keyState.lastLoadedSeq, row.seq)
             }
             destinations[key.destinationId]!.queued += rows.count
@@ -456,6 +464,23 @@ public struct DeliveryScheduler: Sendable {
     public mutating func forgetPartition(_ partition: PartitionRef) {
         offsets[partition] = nil
         changedPartitions.remove(partition)
+    }
+
+    /// Partitions were revoked: their offsets are forgotten, their later jobs no longer taken (when
+    /// ``acceptedPartitions`` is set), and keys for which `stillOwns` answers false lose their
+    /// parked rows not yet loaded: the partition's next owner loads those. Jobs already in memory
+    /// (queued, in flight, loaded) still finish here.
+    public mutating func partitionsRevoked(_ partitions: [PartitionRef], stillOwns: (DeliveryKey) -> Bool) {
+        for partition in partitions {
+            forgetPartition(partition)
+            acceptedPartitions?.remove(partition)
+        }
+        let given = keys.compactMap { key, state in state.parkedRows > state.unwrittenParked && !stillOwns(key) ? key : nil }
+        for key in given {
+            guard var state = keys.removeValue(forKey: key) else { continue }
+            state.parkedRows = state.unwrittenParked
+            if !state.isRemovable { keys[key] = state }
+        }
     }
 
     // MARK: Internals

@@ -15,7 +15,23 @@ public struct PartitionRef: Hashable, Sendable, CustomStringConvertible {
 /// offset done; a job loaded from the parked table deletes its row.
 public enum JobOrigin: Hashable, Sendable {
     case kafka(PartitionRef, offset: Int64)
-    case parked(seq: Int64)
+    /// A parked row, with the partition its job was first consumed from (topic `""`, partition -1
+    /// for rows of versions that did not keep it), which a failed event records.
+    case parked(seq: Int64, from: PartitionRef)
+}
+
+/// A row of `router.parked` loaded back for delivery.
+public struct ParkedRow: Sendable {
+    public var seq: Int64
+    public var job: DeliveryJob
+    /// Where the job was first consumed from.
+    public var partition: PartitionRef
+
+    public init(seq: Int64, job: DeliveryJob, partition: PartitionRef = PartitionRef(topic: "", partition: -1)) {
+        self.seq = seq
+        self.job = job
+        self.partition = partition
+    }
 }
 
 /// A job the scheduler holds, with its delivery progress.

@@ -100,20 +100,20 @@ public struct RouterStore: Sendable {
 
     /// Up to `limit` parked jobs of a key after `afterSeq`, in order. Rows that no longer parse are
     /// moved to failed events and skipped.
-    public func loadParked(_ key: DeliveryKey, afterSeq: Int64, limit: Int) async throws -> [(seq: Int64, job: DeliveryJob)] {
+    public func loadParked(_ key: DeliveryKey, afterSeq: Int64, limit: Int) async throws -> [ParkedRow] {
         let rows = try await database.client.query(
             """
-            SELECT seq, job FROM router.parked
+            SELECT seq, job, topic, partition FROM router.parked
             WHERE destination_id = \(key.destinationId) AND user_key = \(key.userKey) AND seq > \(afterSeq)
             ORDER BY seq LIMIT \(limit)
             """,
             logger: logger
         )
-        var result: [(seq: Int64, job: DeliveryJob)] = []
-        for try await (seq, text) in rows.decode((Int64, String).self) {
+        var result: [ParkedRow] = []
+        for try await (seq, text, topic, partition) in rows.decode((Int64, String, String, Int32).self) {
             let bytes = Array(text.utf8)
             if let job = try? DeliveryJob(parsing: bytes, key: Array(key.description.utf8)) {
-                result.append((seq, job))
+                result.append(ParkedRow(seq: seq, job: job, partition: PartitionRef(topic: topic, partition: partition)))
             } else {
                 logger.error("parked row does not parse; dropped", metadata: ["seq": "\(seq)"])
                 try await deleteParked(seq: seq)
@@ -131,32 +131,34 @@ public struct RouterStore: Sendable {
         try await database.client.query("DELETE FROM router.parked WHERE seq = ANY(\(seqs)::int8[])", logger: logger)
     }
 
-    /// Parked rows per key, for seeding the scheduler at startup, and the highest seq seen.
-    public func parkedCounts() async throws -> (counts: [(DeliveryKey, Int)], maxSeq: Int64) {
-        let rows = try await database.client.query(
-            "SELECT destination_id, user_key, count(*)::int8, max(seq) FROM router.parked GROUP BY 1, 2", logger: logger)
-        var counts: [(DeliveryKey, Int)] = []
-        var maxSeq: Int64 = 0
-        for try await (destination, user, count, seq) in rows.decode((String, String, Int64, Int64).self) {
-            counts.append((DeliveryKey(destinationId: destination, userKey: user), Int(count)))
-            maxSeq = max(maxSeq, seq)
-        }
-        return (counts, maxSeq)
+    /// Parked rows per key with their deliver topic, for seeding the scheduler when partitions are
+    /// assigned, and the highest seq seen. A row's topic is its own or, for rows written before
+    /// replays of parked jobs kept it, `deliverTopicPrefix` (e.g. `keel.deliver.`) and the job's
+    /// `destinationType` (empty when neither is known).
+    public func parkedCounts(deliverTopicPrefix: String) async throws -> (counts: [ParkedKeyCount], maxSeq: Int64) {
+        try await keyCounts(replaysAfter: nil, deliverTopicPrefix: deliverTopicPrefix)
     }
 
     /// Replay rows inserted after `seq`, counted per key, and the highest seq among them.
-    public func newReplayRows(after seq: Int64) async throws -> (counts: [(DeliveryKey, Int)], maxSeq: Int64) {
+    public func newReplayRows(after seq: Int64, deliverTopicPrefix: String) async throws -> (counts: [ParkedKeyCount], maxSeq: Int64) {
+        try await keyCounts(replaysAfter: seq, deliverTopicPrefix: deliverTopicPrefix)
+    }
+
+    private func keyCounts(replaysAfter: Int64?, deliverTopicPrefix: String) async throws -> (counts: [ParkedKeyCount], maxSeq: Int64) {
         let rows = try await database.client.query(
             """
-            SELECT destination_id, user_key, count(*)::int8, max(seq) FROM router.parked
-            WHERE origin = 'replay' AND seq > \(seq) GROUP BY 1, 2
+            SELECT destination_id, user_key,
+                COALESCE(NULLIF(topic, ''), \(deliverTopicPrefix) || substring(job from '"destinationType":"([^"]+)"'), ''),
+                count(*)::int8, max(seq)
+            FROM router.parked WHERE \(replaysAfter == nil) OR (origin = 'replay' AND seq > \(replaysAfter ?? 0))
+            GROUP BY 1, 2, 3
             """,
             logger: logger
         )
-        var counts: [(DeliveryKey, Int)] = []
-        var maxSeq = seq
-        for try await (destination, user, count, top) in rows.decode((String, String, Int64, Int64).self) {
-            counts.append((DeliveryKey(destinationId: destination, userKey: user), Int(count)))
+        var counts: [ParkedKeyCount] = []
+        var maxSeq = replaysAfter ?? 0
+        for try await (destination, user, topic, count, top) in rows.decode((String, String, String, Int64, Int64).self) {
+            counts.append(ParkedKeyCount(key: DeliveryKey(destinationId: destination, userKey: user), topic: topic, count: Int(count)))
             maxSeq = max(maxSeq, top)
         }
         return (counts, maxSeq)
@@ -183,11 +185,18 @@ public struct RouterStore: Sendable {
                 """,
                 logger: logger
             )
-            if case .parked(let seq) = job.origin {
+            if case .parked(let seq, _) = job.origin {
                 try await connection.query("DELETE FROM router.parked WHERE seq = \(seq)", logger: logger)
             }
         }
     }
+}
+
+/// Parked rows of one key, and the deliver topic its jobs come from.
+public struct ParkedKeyCount: Sendable, Equatable {
+    public var key: DeliveryKey
+    public var topic: String
+    public var count: Int
 }
 
 /// A Postgres error as a log value: the SQLSTATE code only (server messages may quote values).
@@ -202,7 +211,7 @@ extension JobOrigin {
     var partitionOrEmpty: (String, Int32) {
         switch self {
         case .kafka(let partition, _): (partition.topic, partition.partition)
-        case .parked: ("", -1)
+        case .parked(_, let partition): (partition.topic, partition.partition)
         }
     }
 }
