@@ -98,6 +98,27 @@ public final class KafkaConsumer: Service, Sendable {
         context.rebalanceHandler.withLock { $0 = RebalanceHandler(timeout: timeout, handle: handler) }
     }
 
+    /// The group's committed offsets of `partitions` (the next offset to read), from the group
+    /// coordinator; a partition without one is absent (reading starts per `auto.offset.reset`).
+    public func committedOffsets(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) async throws(KafkaError)
+        -> [TopicPartition: Int64]
+    {
+        guard !partitions.isEmpty else { return [:] }
+        let client = self.client
+        let result: Result<[TopicPartition: Int64], KafkaError> = await onDedicatedThread("keel-kafka-committed") {
+            let list = TopicPartitionList(partitions)
+            defer { list.destroy() }
+            let err = rd_kafka_committed(client.handle, list.pointer, timeout.milliseconds)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR { return .failure(KafkaError(err, context: "committed offsets")) }
+            var offsets: [TopicPartition: Int64] = [:]
+            for element in list.elements where element.err == RD_KAFKA_RESP_ERR_NO_ERROR && element.offset >= 0 {
+                offsets[TopicPartition(topic: String(cString: element.topic), partition: element.partition)] = element.offset
+            }
+            return .success(offsets)
+        }
+        return try result.get()
+    }
+
     /// The number of partitions of each topic in the cluster, from a metadata request (all topics).
     public func partitionCounts(timeout: Duration = .seconds(10)) async throws(KafkaError) -> [String: Int] {
         let client = self.client

@@ -151,10 +151,12 @@ final class RouterHarness: Sendable {
 /// A router and its consumer running in a task; `kill()` cancels both mid-flight.
 final class RunningRouter: Sendable {
     let router: Router
+    let consumer: KafkaConsumer
     let task: Task<Void, Error>
 
     init(consumer: KafkaConsumer, router: Router) {
         self.router = router
+        self.consumer = consumer
         task = Task {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await consumer.run() }

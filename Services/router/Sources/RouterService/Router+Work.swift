@@ -62,14 +62,7 @@ extension Router {
         switch result {
         case .delivered(let status):
             destinationMetrics.delivered(status: status, receivedAtMillis: job.job.receivedAtMillis, nowMillis: unixMillis())
-            if case .parked(let seq, _) = job.origin {
-                metrics.counter("keel_router_unparked_total", []).increment()
-                // Deleted in batches (``deleteDeliveredParked()``); loads of the key read after the
-                // last loaded seq, so the row is not read again meanwhile. After a crash before the
-                // delete it is sent again (same messageId), like a delivered Kafka job whose offset
-                // was not stored yet.
-                pendingParkedDeletes.withLock { $0.append(seq) }
-            }
+            parkedJobDelivered(job)
         case .failed(let failure):
             destinationMetrics.attempt(status: failure.statusCode.map { "\($0)" } ?? failure.kind.rawValue)
         }
@@ -105,17 +98,29 @@ extension Router {
         signalRoomIfWaiting()
     }
 
+    /// A delivered job loaded from the parked table: its row is deleted with the next batch
+    /// (``deleteDeliveredParked()``). Loads of the key read after the last loaded seq, so the row
+    /// is not read again meanwhile. After a crash before the delete it is sent again (same
+    /// messageId), like a delivered Kafka job whose offset was not stored yet.
+    func parkedJobDelivered(_ job: ScheduledJob) {
+        guard case .parked(let seq, _) = job.origin else { return }
+        metrics.counter("keel_router_unparked_total", []).increment()
+        pendingParkedDeletes.withLock { $0.append((seq, job.key)) }
+    }
+
     /// Deletes the parked rows of delivered jobs, in one statement. Called every offset interval
     /// and at shutdown.
     func deleteDeliveredParked() async {
-        let seqs = pendingParkedDeletes.withLock { pending in
+        let rows = pendingParkedDeletes.withLock { pending in
             defer { pending.removeAll(keepingCapacity: true) }
             return pending
         }
-        guard !seqs.isEmpty else { return }
-        if await !retrying("delete delivered parked jobs", { try await self.store.deleteParked(seqs: seqs) }) {
+        guard !rows.isEmpty else { return }
+        if await retrying("delete delivered parked jobs", { try await self.store.deleteParked(seqs: rows.map(\.seq)) }) {
+            scheduler.withLock { $0.parkedRowsDeleted(rows.map(\.key)) }
+        } else {
             // Cancelled: keep them for the shutdown attempt (or for the next run to send again).
-            pendingParkedDeletes.withLock { $0.insert(contentsOf: seqs, at: 0) }
+            pendingParkedDeletes.withLock { $0.insert(contentsOf: rows, at: 0) }
         }
     }
 
@@ -134,9 +139,11 @@ extension Router {
 
     private func load(_ key: DeliveryKey, afterSeq: Int64, limit: Int) async {
         var rows: [ParkedRow] = []
-        guard await retrying("load parked jobs", { rows = try await self.store.loadParked(key, afterSeq: afterSeq, limit: limit) }) else { return }
+        var dropped = 0
+        guard await retrying("load parked jobs", { (rows, dropped) = try await self.store.loadParked(key, afterSeq: afterSeq, limit: limit) })
+        else { return }
         let tickets = rows.map { batching.ticket(for: $0.job) }
-        let actions = scheduler.withLock { $0.loadedParked(key, rows: rows, now: .now, batches: tickets) }
+        let actions = scheduler.withLock { $0.loadedParked(key, rows: rows, dropped: dropped, now: .now, batches: tickets) }
         handle(actions)
     }
 

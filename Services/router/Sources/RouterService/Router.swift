@@ -75,8 +75,9 @@ public final class Router: Service, Sendable {
     let inFlight = Atomic<Int>(0)
     /// Highest replay row seq already handed to the scheduler.
     let replayWatermark = Atomic<Int64>(0)
-    /// Parked rows whose jobs were delivered, deleted in batches by ``deleteDeliveredParked()``.
-    let pendingParkedDeletes = Mutex<[Int64]>([])
+    /// Parked rows whose jobs were delivered (seq and key), deleted in batches by
+    /// ``deleteDeliveredParked()``.
+    let pendingParkedDeletes = Mutex<[(seq: Int64, key: DeliveryKey)]>([])
     /// The partitions this replica owns, and so the keys whose parked rows it loads.
     let ownership = Mutex(PartitionOwnership())
     /// Fired with `true` once the schema is migrated, with `false` if ``run()`` ends first; the
@@ -297,8 +298,10 @@ public final class Router: Service, Sendable {
         }
     }
 
-    /// Adds the parked rows of keys that `partitions` (newly assigned) own to the scheduler, so
-    /// that new jobs of those keys queue behind them. Retries until Postgres answers.
+    /// Adds the parked rows of keys that `partitions` (newly assigned) own to the scheduler, before
+    /// the partitions are read, so that new jobs of those keys queue behind them and jobs read
+    /// again are placed around them (DeliveryScheduler+Handover.swift). Retries until Postgres and
+    /// Kafka answer.
     private func seedParked(for partitions: Set<PartitionRef>) async {
         var delay: Duration = .milliseconds(200)
         while running.load(ordering: .sequentiallyConsistent) {
@@ -310,14 +313,19 @@ public final class Router: Service, Sendable {
                         return ownership.owns(count.key, topic: count.topic, among: partitions)
                     }
                 }
-                addParked(owned)
+                let committed = try await consumer.committedOffsets(partitions.map { TopicPartition(topic: $0.topic, partition: $0.partition) })
+                let starts = Dictionary(uniqueKeysWithValues: committed.map { (PartitionRef(topic: $0.key.topic, partition: $0.key.partition), $0.value) })
+                let actions = scheduler.withLock { scheduler in
+                    scheduler.seedParked(owned, committed: starts) { self.policies($0.destinationId, "") }
+                }
+                handle(actions)
                 replayWatermark.max(maxSeq, ordering: .relaxed)
                 if !owned.isEmpty {
                     logger.info("parked jobs of assigned partitions", metadata: ["keys": "\(owned.count)", "jobs": "\(owned.reduce(0) { $0 + $1.count })"])
                 }
                 return
             } catch {
-                logger.warning("cannot read parked jobs; retrying", metadata: ["error": "\(safeErrorDescription(error))"])
+                logger.warning("cannot read parked jobs or committed offsets; retrying", metadata: ["error": "\(safeErrorDescription(error))"])
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
             }
@@ -383,6 +391,7 @@ public final class Router: Service, Sendable {
             markers.withLock { state in
                 for partition in partitions { state.markers[partition] = nil }
             }
+            signalRoomIfWaiting()
             if running.load(ordering: .sequentiallyConsistent) { await deleteDeliveredParked() }
         }
     }

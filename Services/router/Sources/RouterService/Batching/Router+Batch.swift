@@ -16,10 +16,7 @@ extension Router {
             switch result {
             case .delivered(let status):
                 destinationMetrics.delivered(status: status, receivedAtMillis: job.job.receivedAtMillis, nowMillis: nowMillis)
-                if case .parked(let seq, _) = job.origin {
-                    metrics.counter("keel_router_unparked_total", []).increment()
-                    pendingParkedDeletes.withLock { $0.append(seq) }
-                }
+                parkedJobDelivered(job)
             case .failed(let failure):
                 anyFailed = true
                 destinationMetrics.attempt(status: failure.statusCode.map { "\($0)" } ?? failure.kind.rawValue)

@@ -88,13 +88,23 @@ public struct DeliveryScheduler: Sendable {
         var phase = Phase.idle
         /// Parked rows of this key not yet loaded back (written or still waiting to be written).
         var parkedRows = 0
+        /// Rows of this key in the parked table (written, or found there) and not yet deleted,
+        /// loaded or not. While there are any, the key's new jobs park behind them, so that a key's
+        /// rows from Kafka are always every one of its jobs from the first row on (which lets a
+        /// later owner recognise the jobs it reads again; DeliveryScheduler+Handover.swift).
+        var rowsInTable = 0
         /// Of `parkedRows`, those still in the park outbox.
         var unwrittenParked = 0
         var lastLoadedSeq: Int64 = 0
         var loading = false
         var awaitingLoad = false
+        /// Set while the key's parked rows were written by an earlier owner of their partition,
+        /// which is read again from before their last offset (DeliveryScheduler+Handover.swift).
+        var hold: ParkedHold?
 
-        var isRemovable: Bool { queue.isEmpty && parkedRows == 0 && !loading && phase == .idle && !awaitingLoad }
+        var isRemovable: Bool {
+            queue.isEmpty && parkedRows == 0 && rowsInTable == 0 && !loading && phase == .idle && !awaitingLoad && hold == nil
+        }
     }
 
     struct DestinationState: Sendable {
@@ -173,7 +183,9 @@ public struct DeliveryScheduler: Sendable {
     public let limits: Limits
     var keys: [DeliveryKey: KeyState] = [:]
     var destinations: [String: DestinationState] = [:]
-    private var offsets: [PartitionRef: PartitionOffsetTracker] = [:]
+    var offsets: [PartitionRef: PartitionOffsetTracker] = [:]
+    /// Per partition, the keys whose parked rows wait for it to be read past their offsets.
+    var holds: [PartitionRef: PartitionHolds] = [:]
     private var changedPartitions: Set<PartitionRef> = []
     private var parkOutbox = FIFO<ScheduledJob>()
     private var parkWriterRunning = false
@@ -192,6 +204,15 @@ public struct DeliveryScheduler: Sendable {
     /// Jobs held in memory: queued, in flight, or waiting to be parked. The consumer stops
     /// polling while this is over its bound.
     public var jobsInMemory: Int { destinations.values.reduce(0) { $0 + $1.queued } + parkOutbox.count }
+
+    /// Parked rows of delivered jobs were deleted (one key per row).
+    public mutating func parkedRowsDeleted(_ deleted: [DeliveryKey]) {
+        for key in deleted {
+            guard var state = keys.removeValue(forKey: key) else { continue }
+            state.rowsInTable = max(0, state.rowsInTable - 1)
+            if !state.isRemovable { keys[key] = state }
+        }
+    }
 
     /// Whether jobs are waiting to be parked or being written.
     public var isParking: Bool { parkWriterRunning || !parkOutbox.isEmpty }
@@ -227,15 +248,26 @@ public struct DeliveryScheduler: Sendable {
         guard acceptedPartitions?.contains(partition) ?? true else { return [] }
         guard offsets[partition, default: PartitionOffsetTracker()].track(offset) else { return [] }
         var actions: [Action] = []
-        let scheduled = ScheduledJob(job: job, origin: .kafka(partition, offset: offset), batch: batch)
         let key = job.key
+        if holds[partition] != nil { releaseHolds(partition, readAt: offset, into: &actions) }
+        var ahead = false
+        switch keys[key]?.hold?.place(partition, offset) {
+        case .parked?:
+            // Read again after a restart or a rebalance: its parked row is delivered instead.
+            markDone(partition, offset)
+            return actions
+        case .ahead?: ahead = true
+        case .after?, nil: break
+        }
+        let scheduled = ScheduledJob(job: job, origin: .kafka(partition, offset: offset), batch: batch)
         let destinationId = key.destinationId
         if destinations[destinationId] == nil { destinations[destinationId] = DestinationState(policy: policy) }
         var keyState = keys.removeValue(forKey: key) ?? KeyState()
 
-        var park = keyState.parkedRows > 0 || keyState.loading || keyState.queue.count >= limits.maxQueuedPerKey
-            || destinations[destinationId]!.parking
-        if !park && destinations[destinationId]!.queued >= limits.maxQueuedPerDestination && !isDraining(destinationId, now: now) {
+        // A job ahead of the key's parked rows goes before them, so it is never parked.
+        var park = !ahead && (keyState.parkedRows > 0 || keyState.rowsInTable > 0 || keyState.loading
+            || keyState.queue.count >= limits.maxQueuedPerKey || destinations[destinationId]!.parking)
+        if !park && !ahead && destinations[destinationId]!.queued >= limits.maxQueuedPerDestination && !isDraining(destinationId, now: now) {
             destinations[destinationId]!.parking = true
             park = true
         }
@@ -269,6 +301,7 @@ public struct DeliveryScheduler: Sendable {
         guard count > 0 else { return [] }
         if destinations[key.destinationId] == nil { destinations[key.destinationId] = DestinationState(policy: policy) }
         keys[key, default: KeyState()].parkedRows += count
+        keys[key]!.rowsInTable += count
         var actions: [Action] = []
         requestLoadIfNeeded(key, into: &actions)
         return actions
@@ -360,6 +393,8 @@ public struct DeliveryScheduler: Sendable {
     public mutating func failureRecorded(_ job: ScheduledJob, now: ContinuousClock.Instant) -> [Action] {
         guard keys[job.key]?.phase == .recordingFailure, keys[job.key]?.queue.peek({ $0.origin == job.origin }) == true else { return [] }
         var actions: [Action] = []
+        // The failed event's transaction deleted the job's parked row.
+        if case .parked = job.origin { keys[job.key]!.rowsInTable = max(0, keys[job.key]!.rowsInTable - 1) }
         finishHead(job.key, recorded: true, now: now, into: &actions)
         pump(job.key.destinationId, now: now, into: &actions)
         armTimerIfNeeded(into: &actions)
@@ -411,6 +446,7 @@ public struct DeliveryScheduler: Sendable {
         for job in batch {
             if case .kafka(let partition, let offset) = job.origin { markDone(partition, offset) }
             keys[job.key]?.unwrittenParked -= 1
+            keys[job.key]?.rowsInTable += 1
             keysToLoad.append(job.key)
         }
         for key in keysToLoad { requestLoadIfNeeded(key, into: &actions) }
@@ -419,11 +455,13 @@ public struct DeliveryScheduler: Sendable {
 
     /// Rows loaded for a `.loadParked`, in seq order. An empty answer means no more written rows.
     /// `batches`, when given, holds the rows' batch tickets (same order).
+    /// `dropped` rows were deleted by the load because they no longer parse.
     public mutating func loadedParked(
-        _ key: DeliveryKey, rows: [ParkedRow], now: ContinuousClock.Instant, batches: [BatchTicket?] = []
+        _ key: DeliveryKey, rows: [ParkedRow], dropped: Int = 0, now: ContinuousClock.Instant, batches: [BatchTicket?] = []
     ) -> [Action] {
         guard keys[key]?.loading == true, var keyState = keys.removeValue(forKey: key) else { return [] }
         keyState.loading = false
+        keyState.rowsInTable = max(0, keyState.rowsInTable - dropped)
         var actions: [Action] = []
         if rows.isEmpty {
             // Nothing written is left: only the outbox's rows remain.
@@ -467,25 +505,62 @@ public struct DeliveryScheduler: Sendable {
     }
 
     /// Partitions were revoked: their offsets are forgotten, their later jobs no longer taken (when
-    /// ``acceptedPartitions`` is set), and keys for which `stillOwns` answers false lose their
-    /// parked rows not yet loaded: the partition's next owner loads those. Jobs already in memory
-    /// (queued, in flight, loaded) still finish here.
+    /// ``acceptedPartitions`` is set), and their jobs in memory given up, except heads already in
+    /// flight, which finish here: the partitions' next owner reads them again from the committed
+    /// offset. Keys for which `stillOwns` answers false also give up their parked rows (loaded or
+    /// not): the next owner loads those.
     public mutating func partitionsRevoked(_ partitions: [PartitionRef], stillOwns: (DeliveryKey) -> Bool) {
+        let revoked = Set(partitions)
         for partition in partitions {
             forgetPartition(partition)
             acceptedPartitions?.remove(partition)
+            dropHolds(partition)
         }
-        let given = keys.compactMap { key, state in state.parkedRows > state.unwrittenParked && !stillOwns(key) ? key : nil }
-        for key in given {
+        for key in Array(keys.keys) {
             guard var state = keys.removeValue(forKey: key) else { continue }
-            state.parkedRows = state.unwrittenParked
+            let owned = stillOwns(key)
+            let headBusy = state.phase == .inFlight || state.phase == .recordingFailure
+            var kept = FIFO<ScheduledJob>()
+            var dropped = 0
+            var busyParkedSeq: Int64?
+            var index = 0
+            while let job = state.queue.popFirst() {
+                defer { index += 1 }
+                if index == 0 && headBusy {
+                    if case .parked(let seq, _) = job.origin { busyParkedSeq = seq }
+                    kept.append(job)
+                    continue
+                }
+                let give: Bool
+                switch job.origin {
+                case .kafka(let partition, _): give = revoked.contains(partition)
+                case .parked: give = !owned
+                }
+                if give { dropped += 1 } else { kept.append(job) }
+            }
+            state.queue = kept
+            if dropped > 0 {
+                destinations[key.destinationId]?.queued -= dropped
+                if !headBusy { state.phase = .idle }
+                if !state.queue.isEmpty && !headBusy {
+                    state.phase = .ready
+                    destinations[key.destinationId]?.ready.append(key)
+                }
+            }
+            if !owned {
+                state.parkedRows = state.unwrittenParked
+                state.rowsInTable = 0
+                // Rows after the one in flight are the next owner's; if the key comes back, they
+                // are loaded again from there.
+                state.lastLoadedSeq = busyParkedSeq ?? 0
+            }
             if !state.isRemovable { keys[key] = state }
         }
     }
 
     // MARK: Internals
 
-    private mutating func markDone(_ partition: PartitionRef, _ offset: Int64) {
+    mutating func markDone(_ partition: PartitionRef, _ offset: Int64) {
         if offsets[partition]?.markDone(offset) == true { changedPartitions.insert(partition) }
     }
 
@@ -540,9 +615,9 @@ public struct DeliveryScheduler: Sendable {
     }
 
     /// Asks for the key's next parked rows when its memory queue is empty and it has written rows.
-    private mutating func requestLoadIfNeeded(_ key: DeliveryKey, into actions: inout [Action]) {
+    mutating func requestLoadIfNeeded(_ key: DeliveryKey, into actions: inout [Action]) {
         guard var keyState = keys[key], keyState.queue.isEmpty, !keyState.loading, keyState.phase == .idle,
-            keyState.parkedRows > keyState.unwrittenParked
+            keyState.parkedRows > keyState.unwrittenParked, keyState.hold?.loadsHeld != true
         else { return }
         if !hasRoomToLoad(key.destinationId) {
             if !keyState.awaitingLoad {

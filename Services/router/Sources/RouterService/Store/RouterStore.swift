@@ -55,7 +55,12 @@ public struct RouterStore: Sendable {
                 CREATE INDEX failed_by_destination ON failed (destination_id, failed_at);
                 CREATE INDEX failed_by_time ON failed (failed_at);
                 """
-        )
+        ),
+        Migration(
+            version: 2,
+            name: "parked rows keep their Kafka offset",
+            sql: "ALTER TABLE parked ADD COLUMN kafka_offset bigint"
+        ),
     ]
 
     public let database: Database
@@ -79,6 +84,7 @@ public struct RouterStore: Sendable {
         var users: [String] = []
         var topics: [String] = []
         var partitions: [Int32] = []
+        var offsets: [Int64] = []
         var bodies: [String] = []
         for job in jobs {
             destinations.append(job.job.destinationId)
@@ -86,44 +92,50 @@ public struct RouterStore: Sendable {
             let (topic, partition) = job.origin.partitionOrEmpty
             topics.append(topic)
             partitions.append(partition)
+            if case .kafka(_, let offset) = job.origin { offsets.append(offset) } else { offsets.append(-1) }
             bodies.append(String(decoding: job.job.raw, as: UTF8.self))
         }
         try await database.client.query(
             """
-            INSERT INTO router.parked (destination_id, user_key, topic, partition, job)
-            SELECT d, u, tp, p, j FROM unnest(\(destinations)::text[], \(users)::text[], \(topics)::text[], \(partitions)::int4[], \(bodies)::text[])
-                WITH ORDINALITY AS t(d, u, tp, p, j, n) ORDER BY n
+            INSERT INTO router.parked (destination_id, user_key, topic, partition, kafka_offset, job)
+            SELECT d, u, tp, p, NULLIF(o, -1), j
+            FROM unnest(\(destinations)::text[], \(users)::text[], \(topics)::text[], \(partitions)::int4[], \(offsets)::int8[], \(bodies)::text[])
+                WITH ORDINALITY AS t(d, u, tp, p, o, j, n) ORDER BY n
             """,
             logger: logger
         )
     }
 
-    /// Up to `limit` parked jobs of a key after `afterSeq`, in order. Rows that no longer parse are
-    /// moved to failed events and skipped.
-    public func loadParked(_ key: DeliveryKey, afterSeq: Int64, limit: Int) async throws -> [ParkedRow] {
-        let rows = try await database.client.query(
-            """
-            SELECT seq, job, topic, partition FROM router.parked
-            WHERE destination_id = \(key.destinationId) AND user_key = \(key.userKey) AND seq > \(afterSeq)
-            ORDER BY seq LIMIT \(limit)
-            """,
-            logger: logger
-        )
-        var result: [ParkedRow] = []
-        for try await (seq, text, topic, partition) in rows.decode((Int64, String, String, Int32).self) {
-            let bytes = Array(text.utf8)
-            if let job = try? DeliveryJob(parsing: bytes, key: Array(key.description.utf8)) {
-                result.append(ParkedRow(seq: seq, job: job, partition: PartitionRef(topic: topic, partition: partition)))
-            } else {
-                logger.error("parked row does not parse; dropped", metadata: ["seq": "\(seq)"])
-                try await deleteParked(seq: seq)
+    /// Up to `limit` parked jobs of a key after `afterSeq`, in order, and how many rows were
+    /// deleted because they no longer parse (a row is parsed when it is parked, so only a change of
+    /// the job format can cause that). Empty only when no row is left after `afterSeq`.
+    public func loadParked(_ key: DeliveryKey, afterSeq: Int64, limit: Int) async throws -> (rows: [ParkedRow], dropped: Int) {
+        var after = afterSeq
+        var dropped = 0
+        while true {
+            let rows = try await database.client.query(
+                """
+                SELECT seq, job, topic, partition FROM router.parked
+                WHERE destination_id = \(key.destinationId) AND user_key = \(key.userKey) AND seq > \(after)
+                ORDER BY seq LIMIT \(limit)
+                """,
+                logger: logger
+            )
+            var result: [ParkedRow] = []
+            var unreadable: [Int64] = []
+            for try await (seq, text, topic, partition) in rows.decode((Int64, String, String, Int32).self) {
+                after = seq
+                if let job = try? DeliveryJob(parsing: Array(text.utf8), key: Array(key.description.utf8)) {
+                    result.append(ParkedRow(seq: seq, job: job, partition: PartitionRef(topic: topic, partition: partition)))
+                } else {
+                    logger.error("parked row does not parse; dropped", metadata: ["seq": "\(seq)"])
+                    unreadable.append(seq)
+                }
             }
+            try await deleteParked(seqs: unreadable)
+            dropped += unreadable.count
+            if !result.isEmpty || unreadable.isEmpty { return (result, dropped) }
         }
-        return result
-    }
-
-    public func deleteParked(seq: Int64) async throws {
-        try await database.client.query("DELETE FROM router.parked WHERE seq = \(seq)", logger: logger)
     }
 
     public func deleteParked(seqs: [Int64]) async throws {
@@ -149,7 +161,8 @@ public struct RouterStore: Sendable {
             """
             SELECT destination_id, user_key,
                 COALESCE(NULLIF(topic, ''), \(deliverTopicPrefix) || substring(job from '"destinationType":"([^"]+)"'), ''),
-                count(*)::int8, max(seq)
+                count(*)::int8, max(seq),
+                min(partition) FILTER (WHERE kafka_offset IS NOT NULL), min(kafka_offset), max(kafka_offset)
             FROM router.parked WHERE \(replaysAfter == nil) OR (origin = 'replay' AND seq > \(replaysAfter ?? 0))
             GROUP BY 1, 2, 3
             """,
@@ -157,8 +170,14 @@ public struct RouterStore: Sendable {
         )
         var counts: [ParkedKeyCount] = []
         var maxSeq = replaysAfter ?? 0
-        for try await (destination, user, topic, count, top) in rows.decode((String, String, String, Int64, Int64).self) {
-            counts.append(ParkedKeyCount(key: DeliveryKey(destinationId: destination, userKey: user), topic: topic, count: Int(count)))
+        for try await (destination, user, topic, count, top, partition, first, last)
+            in rows.decode((String, String, String, Int64, Int64, Int32?, Int64?, Int64?).self)
+        {
+            var keyCount = ParkedKeyCount(key: DeliveryKey(destinationId: destination, userKey: user), topic: topic, count: Int(count))
+            if let partition, let first, let last {
+                keyCount.parkedOffsets = ParkedOffsets(partition: PartitionRef(topic: topic, partition: partition), first: first, last: last)
+            }
+            counts.append(keyCount)
             maxSeq = max(maxSeq, top)
         }
         return (counts, maxSeq)
@@ -197,6 +216,30 @@ public struct ParkedKeyCount: Sendable, Equatable {
     public var key: DeliveryKey
     public var topic: String
     public var count: Int
+    /// Where the key's rows parked from Kafka were read (none for replays).
+    public var parkedOffsets: ParkedOffsets?
+
+    public init(key: DeliveryKey, topic: String, count: Int, parkedOffsets: ParkedOffsets? = nil) {
+        self.key = key
+        self.topic = topic
+        self.count = count
+        self.parkedOffsets = parkedOffsets
+    }
+}
+
+/// The Kafka offsets of a key's parked rows on one partition: the first and the last. A key parks
+/// every job after its first parked one until its rows are drained, so the key's jobs between
+/// `first` and `last` on the partition are exactly these rows.
+public struct ParkedOffsets: Sendable, Equatable {
+    public var partition: PartitionRef
+    public var first: Int64
+    public var last: Int64
+
+    public init(partition: PartitionRef, first: Int64, last: Int64) {
+        self.partition = partition
+        self.first = first
+        self.last = last
+    }
 }
 
 /// A Postgres error as a log value: the SQLSTATE code only (server messages may quote values).
