@@ -126,3 +126,20 @@ extension DeliveryScheduler {
         }
     }
 }
+
+extension HandoverSchedulerTests {
+    /// Jobs waiting to be parked when their partition is revoked are not written (the next owner
+    /// reads them again), and a batch the writer had already taken is not counted as ours.
+    func testRevokeDropsJobsNotYetParkedAndForgetsRowsWrittenAfterIt() {
+        var s = DeliveryScheduler(limits: .init(maxQueuedPerKey: 1, parkWriteBatch: 2))
+        s.acceptedPartitions = [partition]
+        for offset in 0..<5 { _ = s.enqueue(job("u1", "m\(offset)"), from: partition, offset: Int64(offset), policy: policy, now: t0) }
+        let writing = s.takeParkBatch()
+        XCTAssertEqual(writing.map(\.job.messageId), ["m1", "m2"])
+        s.partitionsRevoked([partition]) { _ in false }
+        XCTAssertFalse(s.takeParkBatch().contains { $0.job.messageId == "m3" }, "m3 and m4 are not written")
+        _ = s.parkWritten(writing, now: t0)
+        XCTAssertEqual(s.parkedRows(of: key), 0)
+        XCTAssertFalse(s.isParking)
+    }
+}

@@ -444,8 +444,16 @@ public struct DeliveryScheduler: Sendable {
         var actions: [Action] = []
         var keysToLoad: [DeliveryKey] = []
         for job in batch {
-            if case .kafka(let partition, let offset) = job.origin { markDone(partition, offset) }
             keys[job.key]?.unwrittenParked -= 1
+            if case .kafka(let partition, let offset) = job.origin {
+                markDone(partition, offset)
+                // Written after its partition was revoked: the row is the next owner's.
+                guard acceptedPartitions?.contains(partition) ?? true else {
+                    keys[job.key]?.parkedRows -= 1
+                    if keys[job.key]?.isRemovable == true { keys[job.key] = nil }
+                    continue
+                }
+            }
             keys[job.key]?.rowsInTable += 1
             keysToLoad.append(job.key)
         }
@@ -516,6 +524,17 @@ public struct DeliveryScheduler: Sendable {
             acceptedPartitions?.remove(partition)
             dropHolds(partition)
         }
+        // Jobs not yet handed to the park writer are not written: the next owner reads them again.
+        var outbox = FIFO<ScheduledJob>()
+        while let job = parkOutbox.popFirst() {
+            guard case .kafka(let partition, _) = job.origin, revoked.contains(partition) else {
+                outbox.append(job)
+                continue
+            }
+            keys[job.key]?.parkedRows -= 1
+            keys[job.key]?.unwrittenParked -= 1
+        }
+        parkOutbox = outbox
         for key in Array(keys.keys) {
             guard var state = keys.removeValue(forKey: key) else { continue }
             let owned = stillOwns(key)
