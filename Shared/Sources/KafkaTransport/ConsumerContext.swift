@@ -192,7 +192,9 @@ let rebalanceCallback:
         default:
             context.logger.error(
                 "kafka rebalance failed", metadata: ["kafka.error": "\(String(cString: rd_kafka_err2str(err)))"])
-            context.revoked(Array(context.state.withLock { $0.generations.keys }))
+            let assigned = Array(context.state.withLock { $0.generations.keys })
+            if !assigned.isEmpty { context.runRebalanceHandler(.revoked(assigned)) }
+            context.revoked(assigned)
             rd_kafka_assign(handle, nil)
         }
     }
