@@ -7,7 +7,11 @@
 // arrival time, so a latency is everything between the SDK's request and the tool's receipt.
 //
 //   e2e-bench [--gateway URL] [--write-key KEY] [--sink-port N] [--rate EVENTS/S] [--seconds N]
-//             [--batch EVENTS/REQUEST] [--users N]
+//             [--batch EVENTS/REQUEST] [--users N] [--warmup SECONDS]
+//
+// With --warmup, the same rate is sent for that long first; those events must arrive too, but only
+// events sent after it count in the latency figures (connections, consumer groups and caches are
+// warm by then).
 
 import AsyncHTTPClient
 import EventModel
@@ -26,6 +30,7 @@ struct Options {
     var seconds = 30
     var batch = 25
     var users = 1000
+    var warmup = 0
 
     init(arguments: [String]) {
         var rest = arguments.dropFirst()
@@ -39,6 +44,7 @@ struct Options {
             case "--seconds": seconds = Self.number(value, flag)
             case "--batch": batch = Self.number(value, flag)
             case "--users": users = Self.number(value, flag)
+            case "--warmup": warmup = value == "0" ? 0 : Self.number(value, flag)
             default: Self.usage("unknown option \(flag)")
             }
         }
@@ -64,6 +70,8 @@ func wallNanos() -> Int64 {
 /// What the sink saw: latency per first arrival of each messageId, and repeats.
 struct Arrivals {
     var latencies: [Int64] = []
+    /// First arrivals of events sent during the warm-up (not in `latencies`).
+    var warmup = 0
     var seen: Set<String> = []
     var duplicates = 0
     var unreadable = 0
@@ -81,6 +89,8 @@ logger.logLevel = .error
 
 // Sink
 let arrivals = Mutex(Arrivals())
+/// Events sent before this wall-clock time (nanoseconds) are the warm-up's.
+let measureFrom = Atomic<Int64>(Int64.max)
 let sinkRouter = Hummingbird.Router()
 sinkRouter.post("/**") { request, _ -> HTTPResponse.Status in
     let body = try await request.body.collect(upTo: 8 << 20)
@@ -101,7 +111,11 @@ sinkRouter.post("/**") { request, _ -> HTTPResponse.Status in
                 arrivals.duplicates += 1
                 continue
             }
-            arrivals.latencies.append(now - sent)
+            if sent < measureFrom.load(ordering: .relaxed) {
+                arrivals.warmup += 1
+            } else {
+                arrivals.latencies.append(now - sent)
+            }
         }
     }
     return .ok
@@ -137,10 +151,11 @@ func batchBody(first: Int, count: Int) -> ByteBuffer {
 
 let requestsPerSecond = max(1, options.rate / options.batch)
 let interval = Duration.nanoseconds(1_000_000_000 / requestsPerSecond)
-let total = requestsPerSecond * options.seconds * options.batch
+let total = requestsPerSecond * (options.warmup + options.seconds) * options.batch
 print(
     "e2e-bench: \(options.rate) events/s as \(requestsPerSecond) requests/s of \(options.batch) for \(options.seconds) s "
-        + "→ \(options.gateway), sink on 127.0.0.1:\(options.sinkPort)")
+        + "(after \(options.warmup) s of warm-up) → \(options.gateway), sink on 127.0.0.1:\(options.sinkPort)")
+measureFrom.store(wallNanos() + Int64(options.warmup) * 1_000_000_000, ordering: .relaxed)
 
 let accepted = Atomic<Int>(0)
 let refused = Atomic<Int>(0)
@@ -190,7 +205,7 @@ let sendingTook = ContinuousClock.now - started
 var lastCount = -1
 var quietSince = ContinuousClock.now
 while true {
-    let count = arrivals.withLock { $0.latencies.count }
+    let count = arrivals.withLock { $0.latencies.count + $0.warmup }
     if count >= accepted.load(ordering: .relaxed) { break }
     if count != lastCount {
         lastCount = count
@@ -208,11 +223,12 @@ print(String(format: "sent %d events in %.1f s (%.0f events/s offered)", total, 
 print(
     "accepted \(accepted.load(ordering: .relaxed)), refused \(refused.load(ordering: .relaxed)), "
         + "ticks skipped (too many requests outstanding) \(late.load(ordering: .relaxed))")
-print("delivered \(sorted.count), duplicates \(result.duplicates), unreadable \(result.unreadable)")
+print("delivered \(sorted.count + result.warmup) (\(result.warmup) of the warm-up), duplicates \(result.duplicates), unreadable \(result.unreadable)")
 print(
     String(
         format: "latency gateway → sink: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms",
         percentile(sorted, 0.50), percentile(sorted, 0.90), percentile(sorted, 0.99), percentile(sorted, 1.0)))
 try await client.shutdown()
 sinkTask.cancel()
-exit(sorted.count >= accepted.load(ordering: .relaxed) && accepted.load(ordering: .relaxed) > 0 ? 0 : 1)
+let delivered = sorted.count + result.warmup
+exit(delivered >= accepted.load(ordering: .relaxed) && accepted.load(ordering: .relaxed) > 0 ? 0 : 1)
