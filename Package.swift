@@ -171,7 +171,7 @@ let package = Package(
     ]
         + service("gateway", "Gateway", dependencies: serviceBase + [hummingbird, nioCore, "CZlib"])
         + service("processor", "Processor", dependencies: serviceBase + ["Transformations", "Destinations"])
-        + service("router", "Router", dependencies: serviceBase + ["AsyncSignals", "Destinations", httpClient, hummingbird, nioCore, .product(name: "NIOHTTP1", package: "swift-nio")])
+        + service("router", "Router", dependencies: serviceBase + ["AsyncSignals", "Destinations", httpClient, hummingbird, nioCore, .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto")])
         + service(
             "batch-router", "BatchRouter",
             dependencies: serviceBase + [

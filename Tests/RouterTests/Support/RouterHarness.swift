@@ -100,7 +100,7 @@ final class RouterHarness: Sendable {
     }
 
     /// Starts a router (consumer group `router`) with its own consumer.
-    func startRouter(limits: DeliveryScheduler.Limits = .init(), maxJobsInMemory: Int = 20_000) throws -> RunningRouter {
+    func startRouter(limits: DeliveryScheduler.Limits = .init(), maxJobsInMemory: Int = 20_000, sealer: JobSealer? = nil) throws -> RunningRouter {
         var configuration = KafkaConsumer.Configuration(
             bootstrapServers: cluster.bootstrapServers, groupID: "router", topics: ["^keel\\.deliver\\..*"])
         configuration.sessionTimeout = .seconds(3)
@@ -120,7 +120,7 @@ final class RouterHarness: Sendable {
         let policies = self.policies
         let fallback = defaultPolicy
         let router = Router(
-            configuration: routerConfiguration, consumer: consumer, store: RouterStore(database: database, logger: Self.logger),
+            configuration: routerConfiguration, consumer: consumer, store: RouterStore(database: database, sealer: sealer, logger: Self.logger),
             httpClient: httpClient, policies: { id, _ in policies.table.withLock { $0[id] } ?? fallback }, logger: Self.logger
         )
         return RunningRouter(consumer: consumer, router: router)
@@ -138,6 +138,25 @@ final class RouterHarness: Sendable {
         }
         XCTFail("timed out waiting for \(what)", file: file, line: line)
         throw CancellationError()
+    }
+
+    /// The job column of every parked and failed row.
+    func storedJobTexts() async throws -> [String] {
+        let rows = try await database.client.query(
+            "SELECT job FROM router.parked UNION ALL SELECT job FROM router.failed", logger: Self.logger)
+        var texts: [String] = []
+        for try await text in rows.decode(String.self) { texts.append(text) }
+        return texts
+    }
+
+    /// A parked row as an earlier run (or another replica) left it, job text as given.
+    func insertParked(destination: String, user: String, text: String) async throws {
+        try await database.client.query(
+            """
+            INSERT INTO router.parked (destination_id, user_key, topic, partition, job)
+            VALUES (\(destination), \(user), \(Self.topic), -1, \(text))
+            """,
+            logger: Self.logger)
     }
 
     func parkedRowCount(destination: String) async throws -> Int {

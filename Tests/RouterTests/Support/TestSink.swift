@@ -24,6 +24,8 @@ final class TestSink: Sendable {
         var status: Int
         var at: ContinuousClock.Instant
         var sentAtMillis: Int64?
+        /// The request's `Authorization` header.
+        var authorization: String? = nil
     }
 
     struct State {
@@ -47,7 +49,8 @@ final class TestSink: Sendable {
             guard let sink = box.sink.withLock({ $0 }) else { return Response(status: .serviceUnavailable) }
             let destination = context.parameters.get("destination") ?? ""
             let body = try await request.body.collect(upTo: 1 << 20)
-            return try await sink.answer(path: destination, body: Array(body.readableBytesView))
+            return try await sink.answer(
+                path: destination, body: Array(body.readableBytesView), authorization: request.headers[.authorization])
         }
         let sink = TestSink(server: await LoopbackHTTPServer.start(router: router, label: "test-sink"))
         box.sink.withLock { $0 = sink }
@@ -70,7 +73,7 @@ final class TestSink: Sendable {
     /// Accepted (2xx) message ids of a destination, in arrival order.
     func delivered(_ destination: String) -> [Received] { received(destination).filter { $0.status == 200 } }
 
-    private func answer(path: String, body: [UInt8]) async throws -> Response {
+    private func answer(path: String, body: [UInt8], authorization: String?) async throws -> Response {
         let json = try? JSON(parsing: body)
         let now = ContinuousClock.now
         let mode: Mode = state.withLock { state in
@@ -87,7 +90,7 @@ final class TestSink: Sendable {
             state.received.append(
                 Received(
                     path: path, messageId: json?["messageId"]?.stringValue ?? "", userKey: json?["userKey"]?.stringValue ?? "",
-                    status: status, at: now, sentAtMillis: json?["sentAt"]?.intValue
+                    status: status, at: now, sentAtMillis: json?["sentAt"]?.intValue, authorization: authorization
                 ))
             return mode
         }

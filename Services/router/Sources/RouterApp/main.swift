@@ -27,9 +27,10 @@ await ServiceMain.run(configuration: runtime, logger: logger) {
     kafka.additionalProperties.merge(runtime.kafkaConsumerProperties) { _, new in new }
     let consumer = try KafkaConsumer(configuration: kafka, logger: logger)
     let (httpClient, httpClientsByType) = HTTPDeliverer.makeClients(settings)
+    let sealer = try JobSealer(environmentValue: environment["KEEL_STORED_JOB_KEYS"])
     let services = buildRouter(
         settings: settings, database: database, consumer: consumer, httpClient: httpClient, httpClientsByType: httpClientsByType,
-        topics: topics, policies: DeliveryPolicy.provider(from: configStore), logger: logger)
+        topics: topics, sealer: sealer, policies: DeliveryPolicy.provider(from: configStore), logger: logger)
 
     let readiness = Readiness(logger: logger)
     await readiness.register("postgres") { await database.isReachable() }

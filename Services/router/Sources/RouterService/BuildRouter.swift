@@ -11,9 +11,15 @@ import Storage
 /// The database and consumer must run in the same group, before these.
 public func buildRouter(
     settings: RouterSettings, database: Database, consumer: KafkaConsumer, httpClient: HTTPClient,
-    httpClientsByType: [String: HTTPClient] = [:], topics: Topics = Topics(), policies: @escaping DeliveryPolicyProvider, logger: Logger
+    httpClientsByType: [String: HTTPClient] = [:], topics: Topics = Topics(), sealer: JobSealer? = nil,
+    policies: @escaping DeliveryPolicyProvider, logger: Logger
 ) -> [any Service] {
-    let store = RouterStore(database: database, logger: logger)
+    let store = RouterStore(database: database, sealer: sealer, logger: logger)
+    if let sealer {
+        logger.info("parked and failed jobs are sealed at rest", metadata: ["key_id": "\(sealer.sealingKeyID)"])
+    } else {
+        logger.warning("KEEL_STORED_JOB_KEYS is not set: parked and failed jobs are stored in plain text, API keys included")
+    }
     var configuration = settings.routerConfiguration
     configuration.topics = topics
     let router = Router(

@@ -65,10 +65,23 @@ public struct RouterStore: Sendable {
 
     public let database: Database
     public let logger: Logger
+    /// Encrypts the job column of new rows (`KEEL_STORED_JOB_KEYS`); nil stores jobs as they are.
+    public let sealer: JobSealer?
 
-    public init(database: Database, logger: Logger) {
+    public init(database: Database, sealer: JobSealer? = nil, logger: Logger) {
         self.database = database
+        self.sealer = sealer
         self.logger = logger
+    }
+
+    /// The job column's text for `job`: sealed when a sealer is configured.
+    func storedText(_ job: [UInt8]) -> String {
+        sealer?.seal(job) ?? String(decoding: job, as: UTF8.self)
+    }
+
+    /// A job column's bytes: opened when sealed.
+    func jobBytes(_ text: String) throws(JobSealerError) -> [UInt8] {
+        try JobSealer.open(text, keys: sealer?.keys ?? [])
     }
 
     public func migrate() async throws {
@@ -93,7 +106,7 @@ public struct RouterStore: Sendable {
             topics.append(topic)
             partitions.append(partition)
             if case .kafka(_, let offset) = job.origin { offsets.append(offset) } else { offsets.append(-1) }
-            bodies.append(String(decoding: job.job.raw, as: UTF8.self))
+            bodies.append(storedText(job.job.raw))
         }
         try await database.client.query(
             """
@@ -106,9 +119,11 @@ public struct RouterStore: Sendable {
         )
     }
 
-    /// Up to `limit` parked jobs of a key after `afterSeq`, in order, and how many rows were
-    /// deleted because they no longer parse (a row is parsed when it is parked, so only a change of
-    /// the job format can cause that). Empty only when no row is left after `afterSeq`.
+    /// Up to `limit` parked jobs of a key after `afterSeq`, in order, and how many rows were moved
+    /// to failed events instead because they cannot be read: sealed with a key that is not
+    /// configured, or no longer a delivery job (a row is parsed when it is parked, so only a change
+    /// of the job format can cause that). A moved row keeps its job text, so a replay sends it once
+    /// it can be read. Empty only when no row is left after `afterSeq`.
     public func loadParked(_ key: DeliveryKey, afterSeq: Int64, limit: Int) async throws -> (rows: [ParkedRow], dropped: Int) {
         var after = afterSeq
         var dropped = 0
@@ -122,19 +137,42 @@ public struct RouterStore: Sendable {
                 logger: logger
             )
             var result: [ParkedRow] = []
-            var unreadable: [Int64] = []
+            var unreadable: [(seq: Int64, reason: String)] = []
             for try await (seq, text, topic, partition) in rows.decode((Int64, String, String, Int32).self) {
                 after = seq
-                if let job = try? DeliveryJob(parsing: Array(text.utf8), key: Array(key.description.utf8)) {
+                do {
+                    let bytes = try jobBytes(text)
+                    guard let job = try? DeliveryJob(parsing: bytes, key: Array(key.description.utf8)) else {
+                        unreadable.append((seq, "invalid delivery job: the parked row is not a delivery job"))
+                        continue
+                    }
                     result.append(ParkedRow(seq: seq, job: job, partition: PartitionRef(topic: topic, partition: partition)))
-                } else {
-                    logger.error("parked row does not parse; dropped", metadata: ["seq": "\(seq)"])
-                    unreadable.append(seq)
+                } catch {
+                    unreadable.append((seq, error.description))
                 }
             }
-            try await deleteParked(seqs: unreadable)
+            for row in unreadable {
+                logger.error("parked row cannot be read; moved to failed events", metadata: ["seq": "\(row.seq)", "reason": "\(row.reason)"])
+                try await moveToFailed(seq: row.seq, reason: row.reason)
+            }
             dropped += unreadable.count
             if !result.isEmpty || unreadable.isEmpty { return (result, dropped) }
+        }
+    }
+
+    /// Moves a parked row that cannot be sent to failed events (kind `invalidJob`), job text kept.
+    private func moveToFailed(seq: Int64, reason: String) async throws {
+        try await database.withTransaction(logger: logger) { connection in
+            try await connection.query(
+                """
+                INSERT INTO router.failed (workspace_id, source_id, destination_id, destination_type, user_key, message_id,
+                    event_type, error_kind, reason, attempts, topic, partition, job)
+                SELECT '', '', destination_id, '', user_key, '', '', 'invalidJob', \(reason), 0, topic, partition, job
+                FROM router.parked WHERE seq = \(seq)
+                """,
+                logger: logger
+            )
+            try await connection.query("DELETE FROM router.parked WHERE seq = \(seq)", logger: logger)
         }
     }
 
@@ -191,7 +229,7 @@ public struct RouterStore: Sendable {
         let (topic, partition) = job.origin.partitionOrEmpty
         let firstAttempt = firstAttemptMillis.map { Double($0) / 1000 }
         let statusCode = failure.statusCode.map(Int32.init)
-        let body = String(decoding: j.raw, as: UTF8.self)
+        let body = storedText(j.raw)
         try await database.withTransaction(logger: logger) { connection in
             try await connection.query(
                 """
