@@ -34,12 +34,16 @@ final class HandoverSchedulerTests: XCTestCase {
         let seeded = DeliveryScheduler.Seed(key: key, count: 3, first: 12, last: 14)
         let first = s.seedParked([seeded.counted(on: partition)], committed: [partition: 10]) { _ in self.policy }
         XCTAssertTrue(loads(first).isEmpty, "rows wait until the partition is read up to them")
+        XCTAssertEqual(s.keysAwaitingHandover, 1)
 
         XCTAssertEqual(sentIds(s.enqueue(job("u1", "m10"), from: partition, offset: 10, policy: policy, now: t0)), ["m10"])
         XCTAssertEqual(sentIds(s.enqueue(job("u1", "m11"), from: partition, offset: 11, policy: policy, now: t0)), [])
+        XCTAssertEqual(s.keysAwaitingHandover, 1, "not yet read up to offset 12")
         for offset in 12...14 {
             XCTAssertTrue(s.enqueue(job("u1", "m\(offset)"), from: partition, offset: Int64(offset), policy: policy, now: t0).isEmpty)
         }
+        XCTAssertEqual(s.copiesOfParkedDropped, 3)
+        XCTAssertEqual(s.keysAwaitingHandover, 0)
         _ = s.enqueue(job("u1", "m15"), from: partition, offset: 15, policy: policy, now: t0)
         XCTAssertEqual(s.takeParkBatch().map(\.job.messageId), ["m15"], "a new job parks behind the rows")
         XCTAssertEqual(s.keys[key]?.queue.count, 2, "only m10 and m11 are in memory")

@@ -85,6 +85,8 @@ public final class Router: Service, Sendable {
     let ready = OneShot<Bool>()
     /// True from the migration until ``run()`` ends.
     let running = Atomic<Bool>(false)
+    /// `copiesOfParkedDropped` as last reported to the counter.
+    let reportedCopiesDropped = Atomic<Int>(0)
 
     public init(
         configuration: Configuration = Configuration(), consumer: KafkaConsumer, store: RouterStore, httpClient: HTTPClient,
@@ -249,9 +251,15 @@ public final class Router: Service, Sendable {
         }
     }
 
-    /// In-flight and in-memory gauges per destination, parked rows and jobs in memory.
+    /// In-flight and in-memory gauges per destination, parked rows, jobs in memory, keys whose
+    /// parked rows wait for a handover, and copies of parked jobs dropped.
     private func updateGauges() {
-        let (stats, parked, inMemory) = scheduler.withLock { ($0.destinationStats, $0.totalParkedRows, $0.jobsInMemory) }
+        let (stats, parked, inMemory, held, dropped) = scheduler.withLock {
+            ($0.destinationStats, $0.totalParkedRows, $0.jobsInMemory, $0.keysAwaitingHandover, $0.copiesOfParkedDropped)
+        }
+        metrics.gauge("keel_router_handover_held_keys").record(held)
+        let previous = reportedCopiesDropped.exchange(dropped, ordering: .relaxed)
+        if dropped > previous { metrics.counter("keel_router_reread_copies_dropped_total", []).increment(by: dropped - previous) }
         for stat in stats {
             metrics.gauge("keel_router_in_flight", [("destination_id", stat.destinationId)]).record(stat.inFlight)
             metrics.gauge("keel_router_queued", [("destination_id", stat.destinationId)]).record(stat.queued)
@@ -365,6 +373,12 @@ public final class Router: Service, Sendable {
     /// Runs inside the consumer's rebalance (``KafkaConsumer/onRebalance(timeout:_:)``), before
     /// newly assigned partitions are fetched and before revoked ones are committed and given up.
     func rebalanced(_ event: KafkaConsumer.AssignmentEvent) async {
+        let kind: String
+        switch event {
+        case .assigned: kind = "assigned"
+        case .revoked: kind = "revoked"
+        }
+        metrics.counter("keel_router_rebalances_total", [("event", kind)]).increment()
         switch event {
         case .assigned(let assigned):
             guard await ready.wait() else { return }

@@ -15,6 +15,9 @@ import Synchronization
 /// | `keel_router_in_flight` / `keel_router_queued` | gauge | `destination_id`: in flight, in memory |
 /// | `keel_router_jobs_in_memory` | gauge | — |
 /// | `keel_router_invalid_jobs_total` | counter | — messages that are not delivery jobs |
+/// | `keel_router_rebalances_total` | counter | `event` (assigned, revoked): consumer rebalances handled |
+/// | `keel_router_handover_held_keys` | gauge | — keys whose parked rows wait for their partition to be read up to them |
+/// | `keel_router_reread_copies_dropped_total` | counter | — jobs read again whose parked row was sent instead |
 public final class RouterMetrics: Sendable {
     private struct Cache {
         var counters: [String: Counter] = [:]

@@ -91,8 +91,12 @@ extension DeliveryScheduler {
         }
     }
 
-    /// Keys whose parked rows wait for their partition to be read (for tests and gauges).
+    /// Keys with a hold: copies of their parked rows may still be read (for tests).
     public var heldKeys: Int { keys.values.reduce(0) { $0 + ($1.hold == nil ? 0 : 1) } }
+
+    /// Keys whose parked rows wait to be loaded until their partition is read up to them (a gauge:
+    /// it falls to 0 once the partitions are caught up). O(keys): call it seldom.
+    public var keysAwaitingHandover: Int { keys.values.reduce(0) { $0 + ($1.hold?.loadsHeld == true ? 1 : 0) } }
 }
 
 extension DeliveryScheduler.PartitionHolds {

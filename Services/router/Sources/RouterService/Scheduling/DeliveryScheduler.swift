@@ -214,6 +214,10 @@ public struct DeliveryScheduler: Sendable {
         }
     }
 
+    /// Jobs read again after a restart or rebalance and dropped because their parked row is sent
+    /// instead (DeliveryScheduler+Handover.swift); only grows.
+    public private(set) var copiesOfParkedDropped = 0
+
     /// Whether jobs are waiting to be parked or being written.
     public var isParking: Bool { parkWriterRunning || !parkOutbox.isEmpty }
 
@@ -255,6 +259,7 @@ public struct DeliveryScheduler: Sendable {
         case .parked?:
             // Read again after a restart or a rebalance: its parked row is delivered instead.
             markDone(partition, offset)
+            copiesOfParkedDropped += 1
             return actions
         case .ahead?: ahead = true
         case .after?, nil: break
