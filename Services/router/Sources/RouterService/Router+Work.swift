@@ -147,20 +147,23 @@ extension Router {
         handle(actions)
     }
 
-    /// Runs a Postgres operation until it succeeds, backing off up to 5 s between tries. A router
-    /// without its database cannot make progress safely; it waits rather than dropping work.
-    /// Gives up only when the task is cancelled (shutdown), answering `false`: the caller must then
-    /// not report the work as done, so it is redone by the next run.
-    func retrying(_ what: String, _ body: () async throws -> Void) async -> Bool {
+    /// Runs a Postgres (or Kafka metadata) operation until it succeeds, backing off up to 5 s
+    /// between tries. A router without its database cannot make progress safely; it waits rather
+    /// than dropping work. Gives up only when `keepGoing` turns false (by default: the task is
+    /// cancelled, at shutdown), answering `false`: the caller must then not report the work as
+    /// done, so it is redone by the next run.
+    func retrying(
+        _ what: String, while keepGoing: () -> Bool = { !Task.isCancelled }, _ body: () async throws -> Void
+    ) async -> Bool {
         var delay: Duration = .milliseconds(100)
         while true {
             do {
                 try await body()
                 return true
             } catch {
-                if Task.isCancelled { return false }
+                if !keepGoing() { return false }
                 // The description of postgres-nio's errors carries no query or bound values.
-                logger.error("postgres operation failed; retrying", metadata: ["operation": "\(what)", "error": "\(safeErrorDescription(error))"])
+                logger.error("operation failed; retrying", metadata: ["operation": "\(what)", "error": "\(safeErrorDescription(error))"])
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
             }

@@ -172,7 +172,7 @@ public final class Router: Service, Sendable {
                         scheduler.updatePolicy(policy, destinationId: job.destinationId)
                         destinationTopics.append((job.destinationId, message.topic))
                     }
-                    let partition = PartitionRef(topic: message.topic, partition: message.partition)
+                    let partition = message.topicPartition
                     actions += scheduler.enqueue(job, from: partition, offset: message.offset, policy: policy, now: now, batch: ticket)
                 }
             }
@@ -182,12 +182,12 @@ public final class Router: Service, Sendable {
                 marker.key = nil
                 marker.headers = []
                 markers.withLock { state in
-                    for message in batch where state.markers[PartitionRef(topic: message.topic, partition: message.partition)]?.offset ?? -1 < message.offset {
+                    for message in batch where state.markers[message.topicPartition]?.offset ?? -1 < message.offset {
                         var m = marker
                         m.topic = message.topic
                         m.partition = message.partition
                         m.offset = message.offset
-                        state.markers[PartitionRef(topic: message.topic, partition: message.partition)] = m
+                        state.markers[message.topicPartition] = m
                     }
                 }
             }
@@ -213,7 +213,7 @@ public final class Router: Service, Sendable {
         )
         // Through the scheduler so that the offset is only stored once the failure is recorded.
         let actions = scheduler.withLock { scheduler in
-            scheduler.enqueueInvalid(job, from: PartitionRef(topic: message.topic, partition: message.partition), offset: message.offset, reason: error.reason)
+            scheduler.enqueueInvalid(job, from: message.topicPartition, offset: message.offset, reason: error.reason)
         }
         handle(actions)
     }
@@ -309,36 +309,42 @@ public final class Router: Service, Sendable {
     /// Adds the parked rows of keys that `partitions` (newly assigned) own to the scheduler, before
     /// the partitions are read, so that new jobs of those keys queue behind them and jobs read
     /// again are placed around them (DeliveryScheduler+Handover.swift). Retries until Postgres and
-    /// Kafka answer.
-    private func seedParked(for partitions: Set<PartitionRef>) async {
-        var delay: Duration = .milliseconds(200)
-        while running.load(ordering: .sequentiallyConsistent) {
-            do {
-                let (counts, maxSeq) = try await store.parkedCounts(deliverTopicPrefix: configuration.topics.deliver(destinationType: ""))
-                let owned = ownership.withLock { ownership in
-                    counts.filter { count in
-                        if !count.topic.isEmpty { ownership.noteTopic(count.topic, of: count.key.destinationId) }
-                        return ownership.owns(count.key, topic: count.topic, among: partitions)
-                    }
-                }
-                let committed = try await consumer.committedOffsets(partitions.map { TopicPartition(topic: $0.topic, partition: $0.partition) })
-                let starts = Dictionary(uniqueKeysWithValues: committed.map { (PartitionRef(topic: $0.key.topic, partition: $0.key.partition), $0.value) })
-                let actions = scheduler.withLock { scheduler in
-                    scheduler.seedParked(owned, committed: starts) { self.policies($0.destinationId, "") }
-                }
-                handle(actions)
-                replayWatermark.max(maxSeq, ordering: .relaxed)
-                if !owned.isEmpty {
-                    logger.info("parked jobs of assigned partitions", metadata: ["keys": "\(owned.count)", "jobs": "\(owned.reduce(0) { $0 + $1.count })"])
-                }
-                return
-            } catch {
-                logger.warning("cannot read parked jobs or committed offsets; retrying", metadata: ["error": "\(safeErrorDescription(error))"])
-                try? await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(5))
+    /// Kafka answer, while the router runs.
+    private func seedParked(for partitions: [PartitionRef]) async {
+        var counts: [ParkedKeyCount] = []
+        var maxSeq: Int64 = 0
+        var committed: [PartitionRef: Int64] = [:]
+        guard
+            await retrying(
+                "read parked jobs and committed offsets", while: isRunning,
+                {
+                    (counts, maxSeq) = try await store.parkedCounts(deliverTopicPrefix: deliverTopicPrefix)
+                    committed = try await consumer.committedOffsets(partitions)
+                })
+        else { return }
+        let assigned = Set(partitions)
+        let owned = ownership.withLock { ownership in
+            counts.filter { count in
+                if !count.topic.isEmpty { ownership.noteTopic(count.topic, of: count.key.destinationId) }
+                return ownership.owns(count.key, topic: count.topic, among: assigned)
             }
         }
+        let actions = scheduler.withLock { scheduler in
+            scheduler.seedParked(owned, committed: committed) { self.policies($0.destinationId, "") }
+        }
+        handle(actions)
+        replayWatermark.max(maxSeq, ordering: .relaxed)
+        if !owned.isEmpty {
+            logger.info("parked jobs of assigned partitions", metadata: ["keys": "\(owned.count)", "jobs": "\(owned.reduce(0) { $0 + $1.count })"])
+        }
     }
+
+    /// `keel.deliver.` with the configured prefix: with a job's destination type, a row's topic.
+    private var deliverTopicPrefix: String { configuration.topics.deliver(destinationType: "") }
+
+    /// Whether ``run()`` is between its migration and its end (the rebalance handler's retries stop
+    /// with it).
+    private func isRunning() -> Bool { running.load(ordering: .sequentiallyConsistent) }
 
     private func addParked(_ counts: [ParkedKeyCount]) {
         guard !counts.isEmpty else { return }
@@ -353,8 +359,8 @@ public final class Router: Service, Sendable {
             try? await Task.sleep(for: configuration.replayPollInterval)
             if Task.isCancelled { return }
             do {
-                let prefix = configuration.topics.deliver(destinationType: "")
-                let (counts, maxSeq) = try await store.newReplayRows(after: replayWatermark.load(ordering: .relaxed), deliverTopicPrefix: prefix)
+                let (counts, maxSeq) = try await store.newReplayRows(
+                    after: replayWatermark.load(ordering: .relaxed), deliverTopicPrefix: deliverTopicPrefix)
                 guard !counts.isEmpty else { continue }
                 replayWatermark.max(maxSeq, ordering: .relaxed)
                 // Replays of keys another replica owns are that replica's to send.
@@ -373,29 +379,24 @@ public final class Router: Service, Sendable {
     /// Runs inside the consumer's rebalance (``KafkaConsumer/onRebalance(timeout:_:)``), before
     /// newly assigned partitions are fetched and before revoked ones are committed and given up.
     func rebalanced(_ event: KafkaConsumer.AssignmentEvent) async {
-        let kind: String
         switch event {
-        case .assigned: kind = "assigned"
-        case .revoked: kind = "revoked"
-        }
-        metrics.counter("keel_router_rebalances_total", [("event", kind)]).increment()
-        switch event {
-        case .assigned(let assigned):
+        case .assigned(let partitions):
+            metrics.counter("keel_router_rebalances_total", [("event", "assigned")]).increment()
             guard await ready.wait() else { return }
-            let partitions = assigned.map { PartitionRef(topic: $0.topic, partition: $0.partition) }
-            let counts = await partitionCounts()
+            var counts: [String: Int] = [:]
+            guard await retrying("read topic metadata", while: isRunning, { counts = try await consumer.partitionCounts() }) else { return }
             ownership.withLock { $0.assign(partitions, partitionCounts: counts) }
             scheduler.withLock { $0.acceptedPartitions?.formUnion(partitions) }
-            await seedParked(for: Set(partitions))
-        case .revoked(let revoked):
-            let partitions = revoked.map { PartitionRef(topic: $0.topic, partition: $0.partition) }
+            await seedParked(for: partitions)
+        case .revoked(let partitions):
+            metrics.counter("keel_router_rebalances_total", [("event", "revoked")]).increment()
             // No more jobs of these partitions are taken; those read already and bound for the
             // parked table are written, and their offsets stored, before the partitions' offsets
             // are committed and handed over.
             scheduler.withLock { scheduler in
                 for partition in partitions { scheduler.acceptedPartitions?.remove(partition) }
             }
-            if running.load(ordering: .sequentiallyConsistent) { await waitForParkWriter() }
+            if isRunning() { await waitForParkWriter() }
             storeOffsets()
             let owned = ownership.withLock { ownership in
                 ownership.revoke(partitions)
@@ -406,30 +407,15 @@ public final class Router: Service, Sendable {
                 for partition in partitions { state.markers[partition] = nil }
             }
             signalRoomIfWaiting()
-            if running.load(ordering: .sequentiallyConsistent) { await deleteDeliveredParked() }
+            if isRunning() { await deleteDeliveredParked() }
         }
-    }
-
-    /// Partition counts of the cluster's topics; retried while the router runs.
-    private func partitionCounts() async -> [String: Int] {
-        var delay: Duration = .milliseconds(200)
-        while running.load(ordering: .sequentiallyConsistent) {
-            do {
-                return try await consumer.partitionCounts()
-            } catch {
-                logger.warning("cannot read topic metadata; retrying", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(5))
-            }
-        }
-        return [:]
     }
 
     /// Waits until the park outbox is written, at most ``Configuration/revokeParkTimeout``.
     private func waitForParkWriter() async {
         let deadline = ContinuousClock.now + configuration.revokeParkTimeout
         while scheduler.withLock({ $0.isParking }) {
-            guard ContinuousClock.now < deadline, running.load(ordering: .sequentiallyConsistent) else {
+            guard ContinuousClock.now < deadline, isRunning() else {
                 logger.warning("partitions revoked while jobs were still being parked; their next owner reads them again from Kafka")
                 return
             }

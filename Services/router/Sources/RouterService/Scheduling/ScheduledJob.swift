@@ -1,15 +1,8 @@
-/// A topic partition the router consumes.
-public struct PartitionRef: Hashable, Sendable, CustomStringConvertible {
-    public var topic: String
-    public var partition: Int32
+import KafkaTransport
 
-    public init(topic: String, partition: Int32) {
-        self.topic = topic
-        self.partition = partition
-    }
-
-    public var description: String { "\(topic)[\(partition)]" }
-}
+/// A topic partition the router consumes: KafkaTransport's own type, so assignments, committed
+/// offsets and consumed messages need no conversion.
+public typealias PartitionRef = TopicPartition
 
 /// Where a job in memory came from, which decides what finishing it means: a Kafka job marks its
 /// offset done; a job loaded from the parked table deletes its row.
