@@ -25,14 +25,22 @@ final class HandoverSchedulerTests: XCTestCase {
         actions.compactMap { if case .loadParked(let key, _, _) = $0 { key } else { nil } }
     }
 
+    /// A scheduler taking `partition`, seeded with u1's 3 rows parked from offsets 12…14 while the
+    /// group's committed offset is `committed`, and the seed's actions.
+    func seeded(committed: Int64) -> (DeliveryScheduler, [DeliveryScheduler.Action]) {
+        var s = DeliveryScheduler()
+        s.acceptedPartitions = [partition]
+        let rows = ParkedKeyCount(
+            key: key, topic: partition.topic, count: 3, parkedOffsets: ParkedOffsets(partition: partition, first: 12, last: 14))
+        let actions = s.seedParked([rows], committed: [partition: committed]) { _ in self.policy }
+        return (s, actions)
+    }
+
     /// u1's jobs at offsets 10 and 11 were in the earlier owner's memory, 12…14 parked; the group
     /// committed 10. Read again: 10 and 11 go out first, 12…14 are the parked rows (dropped), 15 is
     /// new and parks behind them; the rows load only after 11 is delivered.
     func testJobsReadAgainGoAheadOfTheParkedRowsAndParkedOnesAreNotSentTwice() {
-        var s = DeliveryScheduler()
-        s.acceptedPartitions = [partition]
-        let seeded = DeliveryScheduler.Seed(key: key, count: 3, first: 12, last: 14)
-        let first = s.seedParked([seeded.counted(on: partition)], committed: [partition: 10]) { _ in self.policy }
+        var (s, first) = seeded(committed: 10)
         XCTAssertTrue(loads(first).isEmpty, "rows wait until the partition is read up to them")
         XCTAssertEqual(s.keysAwaitingHandover, 1)
 
@@ -59,10 +67,7 @@ final class HandoverSchedulerTests: XCTestCase {
     /// Nothing of the key before its rows is read again (the committed offset is past `first`):
     /// the rows load at once, and copies read again are still dropped.
     func testRowsLoadAtOnceWhenNothingBeforeThemIsReadAgain() {
-        var s = DeliveryScheduler()
-        s.acceptedPartitions = [partition]
-        let seeded = DeliveryScheduler.Seed(key: key, count: 3, first: 12, last: 14)
-        let actions = s.seedParked([seeded.counted(on: partition)], committed: [partition: 13]) { _ in self.policy }
+        var (s, actions) = seeded(committed: 13)
         XCTAssertEqual(loads(actions), [key])
         XCTAssertTrue(s.enqueue(job("u1", "m13"), from: partition, offset: 13, policy: policy, now: t0).isEmpty, "a copy of a parked row")
         XCTAssertEqual(s.heldKeys, 1)
@@ -72,10 +77,7 @@ final class HandoverSchedulerTests: XCTestCase {
 
     /// Committed past the last row: nothing is read again, no hold at all.
     func testNoHoldWhenCommittedPastTheRows() {
-        var s = DeliveryScheduler()
-        s.acceptedPartitions = [partition]
-        let seeded = DeliveryScheduler.Seed(key: key, count: 3, first: 12, last: 14)
-        let actions = s.seedParked([seeded.counted(on: partition)], committed: [partition: 15]) { _ in self.policy }
+        let (s, actions) = seeded(committed: 15)
         XCTAssertEqual(loads(actions), [key])
         XCTAssertEqual(s.heldKeys, 0)
     }
@@ -117,19 +119,6 @@ final class HandoverSchedulerTests: XCTestCase {
     }
 }
 
-extension DeliveryScheduler {
-    /// A seeded key in tests.
-    struct Seed {
-        var key: DeliveryKey
-        var count: Int
-        var first: Int64
-        var last: Int64
-
-        func counted(on partition: PartitionRef) -> ParkedKeyCount {
-            ParkedKeyCount(key: key, topic: partition.topic, count: count, parkedOffsets: ParkedOffsets(partition: partition, first: first, last: last))
-        }
-    }
-}
 
 extension HandoverSchedulerTests {
     /// Jobs waiting to be parked when their partition is revoked are not written (the next owner

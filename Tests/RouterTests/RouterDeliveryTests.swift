@@ -77,13 +77,7 @@ final class RouterDeliveryTests: XCTestCase {
 
         // A fails for 3 s; 300 events for 10 users arrive at once.
         harness.sink.set("a", .status(503), for: .seconds(3))
-        var aMessages: [OutgoingMessage] = []
-        var aOrder: [String: [String]] = [:]
-        for i in 0..<300 {
-            let user = "a\(i % 10)"
-            aMessages.append(harness.job(destination: "a", user: user, messageId: "a-\(i)"))
-            aOrder[user, default: []].append("a-\(i)")
-        }
+        let (aMessages, aOrder) = harness.backlog(destination: "a", count: 300, users: 10, userPrefix: "a")
         try await harness.produce(aMessages)
         let failingIds = try await sendB("failing", count: 150)
         let parkedDuringOutage = try await harness.parkedRowCount(destination: "a")
@@ -155,13 +149,7 @@ final class RouterDeliveryTests: XCTestCase {
         let harness = try await RouterHarness.make()
         defer { Task { await harness.shutdown() } }
         harness.policy("d", DeliveryPolicy(minBackoff: .milliseconds(100), maxBackoff: .milliseconds(400), maxConcurrency: 4, timeout: .seconds(2)))
-        var messages: [OutgoingMessage] = []
-        var order: [String: [String]] = [:]
-        for i in 0..<1500 {
-            let user = "u\(i % 30)"
-            messages.append(harness.job(destination: "d", user: user, messageId: "d-\(i)"))
-            order[user, default: []].append("d-\(i)")
-        }
+        let (messages, order) = harness.backlog(destination: "d", count: 1500, users: 30)
         try await harness.produce(messages)
 
         let first = try harness.startRouter(limits: .init(maxQueuedPerKey: 10, maxQueuedPerDestination: 100))
@@ -190,13 +178,7 @@ final class RouterDeliveryTests: XCTestCase {
         let harness = try await RouterHarness.make()
         defer { Task { await harness.shutdown() } }
         harness.sink.set("e", .status(503))
-        var messages: [OutgoingMessage] = []
-        var order: [String: [String]] = [:]
-        for i in 0..<120 {
-            let user = "u\(i % 6)"
-            messages.append(harness.job(destination: "e", user: user, messageId: "e-\(i)"))
-            order[user, default: []].append("e-\(i)")
-        }
+        let (messages, order) = harness.backlog(destination: "e", count: 120, users: 6)
         try await harness.produce(messages)
         let limits = DeliveryScheduler.Limits(maxQueuedPerKey: 3, maxQueuedPerDestination: 1000)
         let first = try harness.startRouter(limits: limits)
@@ -226,13 +208,7 @@ final class RouterDeliveryTests: XCTestCase {
         let harness = try await RouterHarness.make(partitions: 4)
         defer { Task { await harness.shutdown() } }
         harness.sink.set("f", .status(503))
-        var messages: [OutgoingMessage] = []
-        var order: [String: [String]] = [:]
-        for i in 0..<300 {
-            let user = "u\(i % 30)"
-            messages.append(harness.job(destination: "f", user: user, messageId: "f-\(i)"))
-            order[user, default: []].append("f-\(i)")
-        }
+        let (messages, order) = harness.backlog(destination: "f", count: 300, users: 30)
         try await harness.produce(messages)
         let limits = DeliveryScheduler.Limits(maxQueuedPerKey: 2, maxQueuedPerDestination: 1000)
         let a = try harness.startRouter(limits: limits)

@@ -91,6 +91,19 @@ final class RouterHarness: Sendable {
         return OutgoingMessage(topic: Self.topic, key: Array("\(destination):\(user)".utf8), value: value.serialized())
     }
 
+    /// `count` jobs for `destination`, job `i` for user `<userPrefix><i % users>` with messageId
+    /// `<destination>-<i>`, and the messageIds each user should receive, in order.
+    func backlog(destination: String, count: Int, users: Int, userPrefix: String = "u") -> (messages: [OutgoingMessage], order: [String: [String]]) {
+        var messages: [OutgoingMessage] = []
+        var order: [String: [String]] = [:]
+        for i in 0..<count {
+            let user = "\(userPrefix)\(i % users)"
+            messages.append(job(destination: destination, user: user, messageId: "\(destination)-\(i)"))
+            order[user, default: []].append("\(destination)-\(i)")
+        }
+        return (messages, order)
+    }
+
     func produce(_ messages: [OutgoingMessage]) async throws {
         try await producer.send(messages)
     }
