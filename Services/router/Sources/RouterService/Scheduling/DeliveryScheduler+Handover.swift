@@ -92,7 +92,7 @@ extension DeliveryScheduler {
     }
 
     /// Keys with a hold: copies of their parked rows may still be read (for tests).
-    public var heldKeys: Int { keys.values.reduce(0) { $0 + ($1.hold == nil ? 0 : 1) } }
+    var heldKeys: Int { keys.values.reduce(0) { $0 + ($1.hold == nil ? 0 : 1) } }
 
     /// Keys whose parked rows wait to be loaded until their partition is read up to them (a gauge:
     /// it falls to 0 once the partitions are caught up). O(keys): call it seldom.

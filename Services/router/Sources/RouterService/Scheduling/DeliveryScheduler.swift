@@ -253,16 +253,19 @@ public struct DeliveryScheduler: Sendable {
         guard offsets[partition, default: PartitionOffsetTracker()].track(offset) else { return [] }
         var actions: [Action] = []
         let key = job.key
-        if holds[partition] != nil { releaseHolds(partition, readAt: offset, into: &actions) }
         var ahead = false
-        switch keys[key]?.hold?.place(partition, offset) {
-        case .parked?:
-            // Read again after a restart or a rebalance: its parked row is delivered instead.
-            markDone(partition, offset)
-            copiesOfParkedDropped += 1
-            return actions
-        case .ahead?: ahead = true
-        case .after?, nil: break
+        // Holds exist only for a while after parked rows were taken over (never in steady state).
+        if !holds.isEmpty {
+            if holds[partition] != nil { releaseHolds(partition, readAt: offset, into: &actions) }
+            switch keys[key]?.hold?.place(partition, offset) {
+            case .parked?:
+                // Read again after a restart or a rebalance: its parked row is delivered instead.
+                markDone(partition, offset)
+                copiesOfParkedDropped += 1
+                return actions
+            case .ahead?: ahead = true
+            case .after?, nil: break
+            }
         }
         let scheduled = ScheduledJob(job: job, origin: .kafka(partition, offset: offset), batch: batch)
         let destinationId = key.destinationId
