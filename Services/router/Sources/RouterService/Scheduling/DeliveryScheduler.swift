@@ -471,7 +471,7 @@ public struct DeliveryScheduler: Sendable {
 
     /// Rows loaded for a `.loadParked`, in seq order. An empty answer means no more written rows.
     /// `batches`, when given, holds the rows' batch tickets (same order).
-    /// `dropped` rows were deleted by the load because they no longer parse.
+    /// `dropped` rows were moved to failed events by the load because they cannot be read.
     public mutating func loadedParked(
         _ key: DeliveryKey, rows: [ParkedRow], dropped: Int = 0, now: ContinuousClock.Instant, batches: [BatchTicket?] = []
     ) -> [Action] {
@@ -550,14 +550,11 @@ public struct DeliveryScheduler: Sendable {
             var kept = FIFO<ScheduledJob>()
             var dropped = 0
             var busyParkedSeq: Int64?
-            var index = 0
+            if headBusy, let head = state.queue.popFirst() {
+                if case .parked(let seq, _) = head.origin { busyParkedSeq = seq }
+                kept.append(head)
+            }
             while let job = state.queue.popFirst() {
-                defer { index += 1 }
-                if index == 0 && headBusy {
-                    if case .parked(let seq, _) = job.origin { busyParkedSeq = seq }
-                    kept.append(job)
-                    continue
-                }
                 let give: Bool
                 switch job.origin {
                 case .kafka(let partition, _): give = revoked.contains(partition)
@@ -568,10 +565,9 @@ public struct DeliveryScheduler: Sendable {
             state.queue = kept
             if dropped > 0 {
                 destinations[key.destinationId]?.queued -= dropped
-                if !headBusy { state.phase = .idle }
-                if !state.queue.isEmpty && !headBusy {
-                    state.phase = .ready
-                    destinations[key.destinationId]?.ready.append(key)
+                if !headBusy {
+                    state.phase = state.queue.isEmpty ? .idle : .ready
+                    if !state.queue.isEmpty { destinations[key.destinationId]?.ready.append(key) }
                 }
             }
             if !owned {
