@@ -16,7 +16,7 @@ PID_DIR="$LOCAL_DIR/pids"
 KEEL_SERVICES=(gateway processor router batch-router extractor warehouse-actions)
 
 # Debian packages a build and a local run need.
-KEEL_APT_PACKAGES=(postgresql librdkafka-dev libmozjs-102-dev pkg-config kcat curl python3)
+KEEL_APT_PACKAGES=(postgresql librdkafka-dev libmozjs-102-dev libjemalloc-dev pkg-config kcat curl python3)
 
 info() { printf '==> %s\n' "$*" >&2; }
 warn() { printf 'warning: %s\n' "$*" >&2; }

@@ -47,6 +47,7 @@ public enum ServiceMain {
                 "database": "\(configuration.redactedDatabaseURL)",
                 "kafka": "\(configuration.kafkaBrokers)",
                 "topicPrefix": "\(configuration.topicPrefix)",
+                "allocator": "\(MemoryAllocator.description)",
                 LogKey.workspace: "\(configuration.workspace ?? "(the only one stored)")",
             ]
         )
