@@ -21,6 +21,36 @@ final class EnvelopeTests: XCTestCase {
         XCTAssertEqual(job.key, "cio-1:anon-1")
     }
 
+    /// A repeated header or form name keeps one member in the wire form (the later value, at the
+    /// earlier place, as the JSON tree has it), for a request's few headers and for many.
+    func testRepeatedHeaderAndFormNamesAreWrittenAsTheTreeHasThem() throws {
+        let many = (0..<12).map { ("X-\($0)", "v\($0)") }
+        let cases: [[(String, String)]] = [
+            [("A", "1"), ("B", "2"), ("A", "3")],
+            [("A", "1"), ("B", "2"), ("C", "3"), ("B", "4")],
+            many + [("X-3", "late")],
+            many,
+        ]
+        for pairs in cases {
+            let job = DeliveryJob(
+                workspaceId: "w", sourceId: "s", destinationId: "d", destinationType: "webhook", messageId: "m",
+                userKey: "u", eventType: "track", eventName: "E", receivedAt: "",
+                requests: [
+                    DestinationRequest(
+                        method: .post, url: "https://x/h", headers: pairs.map { (name: $0.0, value: $0.1) }, body: .json(["k": 1])),
+                    DestinationRequest(method: .post, url: "https://x/f", body: .form(pairs)),
+                ])
+            XCTAssertEqual(String(decoding: job.serialized(), as: UTF8.self), String(decoding: job.json.serialized(), as: UTF8.self))
+            let parsed = try DeliveryJob(parsing: job.serialized())
+            let names = Set(pairs.map(\.0))
+            XCTAssertEqual(parsed.requests[0].headers.count, names.count)
+            if pairs.first?.0 == "A", pairs.count == 3 {
+                XCTAssertEqual(parsed.requests[0].headers.map(\.name), ["A", "B"])
+                XCTAssertEqual(parsed.requests[0].headers.map(\.value), ["3", "2"])
+            }
+        }
+    }
+
     func testDeliveryJobRejectsMissingFieldsNamingTheField() {
         XCTAssertThrowsError(try DeliveryJob(parsing: Array(#"{"workspaceId":"a"}"#.utf8))) { error in
             XCTAssertEqual((error as? EnvelopeError)?.code, .missingField)

@@ -39,8 +39,19 @@ struct EnvelopeWriter: ~Copyable {
 
     /// Whether `names` has a repeat (compared exactly, as `JSONObject` does).
     static func hasRepeats(_ names: some Collection<String>) -> Bool {
-        guard names.count > 1 else { return false }
-        var seen = Set<String>(minimumCapacity: names.count)
+        let count = names.count
+        guard count > 1 else { return false }
+        if count <= 8 {
+            // A request's few headers: pairwise, without hashing or allocating a set.
+            var index = names.startIndex
+            while index != names.endIndex {
+                let name = names[index]
+                names.formIndex(after: &index)
+                if names[index...].contains(name) { return true }
+            }
+            return false
+        }
+        var seen = Set<String>(minimumCapacity: count)
         for name in names where !seen.insert(name).inserted { return true }
         return false
     }

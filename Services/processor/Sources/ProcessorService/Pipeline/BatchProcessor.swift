@@ -82,7 +82,7 @@ public final class BatchProcessor: Sendable {
         if configuration.dedupEnabled {
             let keys = parsed.flatMap { $0.candidates.compactMap(\.key) }
             drop = inFlight.claim(keys)
-            claimed = keys.filter { !drop.contains($0) }
+            claimed = drop.isEmpty ? keys : keys.filter { !drop.contains($0) }
             do {
                 let lookup = claimed
                 let lookupStart = ContinuousClock.now
@@ -109,7 +109,7 @@ public final class BatchProcessor: Sendable {
             var inputs: [InputEvent] = []
             inputs.reserveCapacity(shard.candidates.count)
             for var candidate in shard.candidates {
-                if let key = candidate.key, duplicates.contains(key) {
+                if !duplicates.isEmpty, let key = candidate.key, duplicates.contains(key) {
                     output.counts.duplicates += 1
                     continue
                 }
