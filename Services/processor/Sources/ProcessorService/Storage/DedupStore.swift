@@ -34,45 +34,77 @@ public struct DedupStore: Sendable {
     ///
     /// One primary-key probe per key (the `LATERAL … LIMIT 1`): a plain join lets the planner
     /// hash the whole table instead, which costs a scan of every mark in the window per batch.
+    /// A prepared statement: planning it took longer than running it for the small batches of a
+    /// lightly loaded processor (~0.7 ms against ~0.5 ms for 20 ids), on the events' path.
     public func seen(_ keys: [Key], logger: Logger) async throws -> Set<Key> {
         guard !keys.isEmpty else { return [] }
-        let rows = try await database.client.query(lookupQuery(keys), logger: logger)
+        let rows = try await database.client.execute(lookup(keys), logger: logger)
         var found = Set<Key>()
-        for try await (partition, messageId) in rows.decode((Int32, String).self) {
-            found.insert(Key(partition: partition, messageId: messageId))
-        }
+        for try await key in rows { found.insert(key) }
         return found
     }
 
-    /// The query of ``seen(_:logger:)`` (tests read its plan).
-    func lookupQuery(_ keys: [Key]) -> PostgresQuery {
-        let partitions = keys.map(\.partition)
-        let ids = keys.map(\.messageId)
-        return """
-            SELECT k.partition, k.message_id
-            FROM unnest(\(partitions)::int4[], \(ids)::text[]) AS k(partition, message_id)
-            CROSS JOIN LATERAL (
-                SELECT 1 FROM processor.dedup d
-                WHERE d.partition = k.partition AND d.message_id = k.message_id
-                  AND d.seen_at > now() - make_interval(secs => \(windowSeconds))
-                LIMIT 1
-            ) AS found
-            """
+    /// The statement ``seen(_:logger:)`` runs (tests read its plans).
+    func lookup(_ keys: [Key]) -> Lookup {
+        Lookup(partitions: keys.map(\.partition), messageIds: keys.map(\.messageId), windowSeconds: windowSeconds)
     }
 
     /// Marks `keys` seen now (one statement on `connection`). Keys must be distinct.
     public func mark(_ keys: [Key], on connection: PostgresConnection, logger: Logger) async throws {
         guard !keys.isEmpty else { return }
-        let partitions = keys.map(\.partition)
-        let ids = keys.map(\.messageId)
-        try await connection.query(
+        _ = try await connection.execute(Mark(partitions: keys.map(\.partition), messageIds: keys.map(\.messageId)), logger: logger)
+    }
+
+    struct Lookup: PostgresPreparedStatement {
+        static let name = "keel_processor_dedup_lookup"
+        static let sql = """
+            SELECT k.partition, k.message_id
+            FROM unnest($1::int4[], $2::text[]) AS k(partition, message_id)
+            CROSS JOIN LATERAL (
+                SELECT 1 FROM processor.dedup d
+                WHERE d.partition = k.partition AND d.message_id = k.message_id
+                  AND d.seen_at > now() - make_interval(secs => $3::float8)
+                LIMIT 1
+            ) AS found
             """
+        var partitions: [Int32]
+        var messageIds: [String]
+        var windowSeconds: Double
+
+        func makeBindings() -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 3)
+            bindings.append(partitions)
+            bindings.append(messageIds)
+            bindings.append(windowSeconds)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Key {
+            let (partition, messageId) = try row.decode((Int32, String).self)
+            return Key(partition: partition, messageId: messageId)
+        }
+    }
+
+    struct Mark: PostgresPreparedStatement {
+        static let name = "keel_processor_dedup_mark"
+        static let sql = """
             INSERT INTO processor.dedup (partition, message_id, seen_at)
             SELECT k.partition, k.message_id, now()
-            FROM unnest(\(partitions)::int4[], \(ids)::text[]) AS k(partition, message_id)
+            FROM unnest($1::int4[], $2::text[]) AS k(partition, message_id)
             ON CONFLICT (partition, message_id) DO UPDATE SET seen_at = EXCLUDED.seen_at
-            """,
-            logger: logger)
+            """
+        typealias Row = ()
+        var partitions: [Int32]
+        var messageIds: [String]
+
+        func makeBindings() -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 2)
+            bindings.append(partitions)
+            bindings.append(messageIds)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws {}
     }
 
     /// Deletes marks older than the window, `limit` rows per statement so no statement holds
