@@ -147,6 +147,47 @@ final class AdminServerTests: XCTestCase {
         }
     }
 
+    /// Each scrape reads the process's CPU, memory and descriptors, and jemalloc's own figures.
+    func testMetricsShowTheProcessAndItsAllocatorAsOfTheScrape() async throws {
+        let registry = MetricsRegistry()
+        try await makeServer(registry: registry).makeApplication().test(.router) { client in
+            func scrape() async throws -> [String: Double] {
+                try await client.execute(uri: "/metrics", method: .get) { response in
+                    var values: [String: Double] = [:]
+                    for line in String(buffer: response.body).split(separator: "\n") where !line.hasPrefix("#") {
+                        let parts = line.split(separator: " ")
+                        if parts.count == 2, let value = Double(parts[1]) { values[String(parts[0])] = value }
+                    }
+                    return values
+                }
+            }
+            let before = try await scrape()
+
+            // 64 MB allocated and touched, 3 descriptors opened, ~0.2 s of CPU spent.
+            let block = UnsafeMutableRawPointer.allocate(byteCount: 64 << 20, alignment: 16)
+            defer { block.deallocate() }
+            block.initializeMemory(as: UInt8.self, repeating: 1, count: 64 << 20)
+            let descriptors = (0..<3).map { _ in open("/dev/null", O_RDONLY) }
+            defer { for descriptor in descriptors { close(descriptor) } }
+            let clock = ContinuousClock()
+            let start = clock.now
+            var spin: UInt64 = 0
+            while clock.now - start < .milliseconds(200) { spin &+= 1 }
+            XCTAssertGreaterThan(spin, 0)
+
+            let after = try await scrape()
+            let grew = { (name: String) -> Double in (after[name] ?? .nan) - (before[name] ?? .nan) }
+            XCTAssertGreaterThanOrEqual(grew("process_cpu_seconds_total"), 0.1)
+            XCTAssertGreaterThanOrEqual(grew("process_resident_memory_bytes"), Double(48 << 20))
+            XCTAssertGreaterThanOrEqual(grew("process_open_fds"), 3)
+            XCTAssertGreaterThan(after["process_max_fds"] ?? 0, after["process_open_fds"] ?? .infinity)
+            XCTAssertGreaterThanOrEqual(after["process_virtual_memory_bytes"] ?? 0, after["process_resident_memory_bytes"] ?? .infinity)
+            // The test bundle links jemalloc, as every Keel executable does.
+            XCTAssertGreaterThanOrEqual(grew("keel_allocator_allocated_bytes"), Double(60 << 20))
+            XCTAssertGreaterThanOrEqual(after["keel_allocator_resident_bytes"] ?? 0, after["keel_allocator_allocated_bytes"] ?? .infinity)
+        }
+    }
+
     func testUnknownPathIs404() async throws {
         try await makeServer().makeApplication().test(.router) { client in
             try await client.execute(uri: "/admin", method: .get) { XCTAssertEqual($0.status, .notFound) }

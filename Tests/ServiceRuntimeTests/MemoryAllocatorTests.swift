@@ -1,5 +1,6 @@
-import ServiceRuntime
 import XCTest
+
+@testable import ServiceRuntime
 
 final class MemoryAllocatorTests: XCTestCase {
     /// Package.swift links jemalloc into every executable and the test bundle; if a build change
@@ -9,27 +10,12 @@ final class MemoryAllocatorTests: XCTestCase {
         XCTAssertTrue(version.hasPrefix("5."), version)
         XCTAssertEqual(MemoryAllocator.description, "jemalloc \(version)")
 
-        // And jemalloc really serves this process's allocations: its counter of allocated bytes
-        // grows by about what is allocated (stats are refreshed through the `epoch` control).
-        let before = try Self.allocatedBytes()
+        // And jemalloc really serves this process's allocations: its count of allocated bytes
+        // grows by about what is allocated.
+        let before = try XCTUnwrap(Jemalloc.statistics(["stats.allocated"])?.first)
         let block = UnsafeMutableRawPointer.allocate(byteCount: 64 << 20, alignment: 16)
         defer { block.deallocate() }
-        let after = try Self.allocatedBytes()
+        let after = try XCTUnwrap(Jemalloc.statistics(["stats.allocated"])?.first)
         XCTAssertGreaterThanOrEqual(after - before, 60 << 20)
-    }
-
-    private typealias Mallctl = @convention(c) (
-        UnsafePointer<CChar>?, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int>?, UnsafeMutableRawPointer?, Int
-    ) -> Int32
-
-    private static func allocatedBytes() throws -> Int {
-        let mallctl = unsafeBitCast(try XCTUnwrap(dlsym(nil, "mallctl")), to: Mallctl.self)
-        var epoch: UInt64 = 1
-        var epochSize = MemoryLayout<UInt64>.size
-        _ = withUnsafeMutablePointer(to: &epoch) { mallctl("epoch", $0, &epochSize, $0, epochSize) }
-        var allocated = 0
-        var size = MemoryLayout<Int>.size
-        XCTAssertEqual(withUnsafeMutablePointer(to: &allocated) { mallctl("stats.allocated", $0, &size, nil, 0) }, 0)
-        return allocated
     }
 }

@@ -4,7 +4,7 @@ public import ServiceLifecycle
 
 /// The admin HTTP endpoints every Keel process serves:
 ///
-/// - `GET /metrics`: Prometheus text exposition of the registry.
+/// - `GET /metrics`: Prometheus text exposition of the registry, with ``ProcessMetrics`` refreshed.
 /// - `GET /health/live`: 200 `live` while the process runs.
 /// - `GET /health/ready`: 200 `ready` when every readiness check passes, else 503 with
 ///   `not ready` and one failing check per line.
@@ -94,7 +94,9 @@ public enum AdminRoutes {
         readiness: Readiness,
         registry: MetricsRegistry
     ) {
+        let process = ProcessMetrics.on(registry)
         router.get("/metrics") { _, _ -> Response in
+            process.refresh()
             var buffer = ByteBuffer()
             buffer.writeBytes(registry.emitToBuffer())
             return Response(

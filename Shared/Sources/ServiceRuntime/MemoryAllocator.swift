@@ -22,23 +22,47 @@ public enum MemoryAllocator {
         // process resolves. A copy loaded late, e.g. by a plugin, would not be.
         guard let library = dlopen("libjemalloc.so.2", RTLD_LAZY | RTLD_NOLOAD) else { return nil }
         defer { dlclose(library) }
-        guard let mallctlSymbol = dlsym(library, "mallctl"), let ownMalloc = dlsym(library, "malloc"),
-            ownMalloc == dlsym(defaultScope, "malloc")
+        guard let ownMalloc = dlsym(library, "malloc"), ownMalloc == dlsym(Jemalloc.defaultScope, "malloc"),
+            let mallctl = Jemalloc.mallctl
         else { return nil }
-
-        typealias Mallctl = @convention(c) (
-            UnsafePointer<CChar>?, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int>?, UnsafeMutableRawPointer?, Int
-        ) -> Int32
-        let mallctl = unsafeBitCast(mallctlSymbol, to: Mallctl.self)
         var version: UnsafePointer<CChar>?
         var size = MemoryLayout<UnsafePointer<CChar>?>.size
         let status = withUnsafeMutablePointer(to: &version) { mallctl("version", $0, &size, nil, 0) }
         guard status == 0, let version else { return "(unknown version)" }
         return String(cString: version)
     }
+}
+
+/// jemalloc's control interface, `mallctl`, when jemalloc is loaded.
+enum Jemalloc {
+    typealias Mallctl = @convention(c) (
+        UnsafePointer<CChar>?, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int>?, UnsafeMutableRawPointer?, Int
+    ) -> Int32
+
+    static var mallctl: Mallctl? {
+        dlsym(defaultScope, "mallctl").map { unsafeBitCast($0, to: Mallctl.self) }
+    }
+
+    /// The `size_t` statistics `names` (e.g. `stats.allocated`), as of now; `nil` when jemalloc
+    /// is not loaded or a name is unknown.
+    static func statistics(_ names: [String]) -> [Int]? {
+        guard let mallctl else { return nil }
+        // Statistics are a snapshot, taken when the epoch advances.
+        var epoch: UInt64 = 1
+        var epochSize = MemoryLayout<UInt64>.size
+        _ = withUnsafeMutablePointer(to: &epoch) { mallctl("epoch", $0, &epochSize, $0, epochSize) }
+        var values: [Int] = []
+        for name in names {
+            var value = 0
+            var size = MemoryLayout<Int>.size
+            guard withUnsafeMutablePointer(to: &value, { mallctl(name, $0, &size, nil, 0) }) == 0 else { return nil }
+            values.append(value)
+        }
+        return values
+    }
 
     /// `RTLD_DEFAULT`: the process's global symbol lookup.
-    private static var defaultScope: UnsafeMutableRawPointer? {
+    static var defaultScope: UnsafeMutableRawPointer? {
         #if canImport(Darwin)
         UnsafeMutableRawPointer(bitPattern: -2)
         #else
