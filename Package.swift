@@ -299,7 +299,7 @@ let package = Package(
 // Every executable (services, tools, benchmarks) and the test bundle run on jemalloc (Debian's
 // libjemalloc-dev). glibc's malloc sends each ~1 KB delivery job and librdkafka message buffer
 // (above its 1,032-byte tcache limit) through the locked bins, consolidation and heap trimming:
-// ~12 % of the processor's CPU. With jemalloc the processor benchmark ran 1.15× faster and the
+// ~12 % of the processor's CPU. With jemalloc the processor benchmark ran 1.17× faster and the
 // router's 1.12× (docs/benchmarks.md, "Allocator"). Linked here, rather than preloaded, so the
 // binaries, the tests and the container image all use the same allocator; `MemoryAllocator`
 // (ServiceRuntime) reports which one a process got.
