@@ -34,14 +34,16 @@ public final class ProcessMetrics: Sendable {
     public static func on(_ registry: MetricsRegistry) -> ProcessMetrics {
         instances.withLock { instances in
             let key = ObjectIdentifier(registry)
-            if let existing = instances[key] { return existing }
+            if let existing = instances[key] { return existing.metrics }
             let made = ProcessMetrics(registry: registry)
-            instances[key] = made
+            instances[key] = (registry, made)
             return made
         }
     }
 
-    private static let instances = Mutex<[ObjectIdentifier: ProcessMetrics]>([:])
+    /// The registry is kept with its metrics: a freed registry's address could be reused by a new
+    /// one, which would then be handed the old registry's gauges.
+    private static let instances = Mutex<[ObjectIdentifier: (registry: MetricsRegistry, metrics: ProcessMetrics)]>([:])
 
     private init(registry: MetricsRegistry) {
         cpuSeconds = registry.makeCounter(name: "process_cpu_seconds_total", help: "User and system CPU time of the process.")
