@@ -74,6 +74,57 @@ final class ProcessorIntegrationTests: XCTestCase {
         try await testDatabase.drop()
     }
 
+    /// Marks past the window that pruning has not removed yet do not count: those events are
+    /// delivered again, in one batch with new ones, and their marks are refreshed, so a replay
+    /// after that is a duplicate. (Marks go in with a plain insert, which meets these rows and is
+    /// written again as an upsert.)
+    func testMarksPastTheWindowAreRefreshedAndTheirEventsDelivered() async throws {
+        let testDatabase = try await TestDatabase.make(logger: TestSupport.logger)
+        let database = testDatabase.database
+        let cluster = try makeCluster(ingestPartitions: 1)
+        let yaml = TestSupport.workspaceYAML
+            .replacingOccurrences(of: "destinations: [hook, cio, ga, js]", with: "destinations: [hook]")
+        try await TestSupport.applyWorkspace(database, yaml: yaml)
+        try await database.migrate(schema: ProcessorSchema.name, migrations: ProcessorSchema.migrations, logger: TestSupport.logger)
+        // msg-0 … msg-4 were seen two days ago: outside the default 24 h window.
+        try await database.client.query(
+            """
+            INSERT INTO processor.dedup (partition, message_id, seen_at)
+            SELECT 0, 'msg-' || i, now() - interval '2 days' FROM generate_series(0, 4) AS i
+            """, logger: TestSupport.logger)
+        let producer = try KafkaProducer(configuration: TestSupport.producerConfiguration(cluster), logger: TestSupport.logger)
+        let producing = Task { try await producer.run() }
+        let processor = try RunningProcessor(cluster: cluster, database: database, batchSize: 500)
+
+        let events = (0..<10).map { TestSupport.event($0, user: $0 % 3) }
+        try await producer.send(events.map { TestSupport.ingestMessage($0) })
+        let first = try await readTopics(cluster, ["keel.deliver.webhook"]) { $0.count >= 10 }
+        XCTAssertEqual(Set(try first.map { try DeliveryJob(parsing: $0.value).messageId }), Set((0..<10).map { "msg-\($0)" }))
+
+        // Every id is marked now, the five old ones refreshed rather than left two days old.
+        let deadline = ContinuousClock.now + .seconds(20)
+        var fresh: Int32 = 0
+        while fresh < 10 && ContinuousClock.now < deadline {
+            let rows = try await database.client.query(
+                "SELECT count(*)::int4 FROM processor.dedup WHERE seen_at > now() - interval '1 hour'", logger: TestSupport.logger)
+            for try await count in rows.decode(Int32.self) { fresh = count }
+            if fresh < 10 { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        XCTAssertEqual(fresh, 10)
+
+        // A replay of all ten, then one new event: only the new one is delivered.
+        try await producer.send(events.map { TestSupport.ingestMessage($0) })
+        try await producer.send([TestSupport.ingestMessage(TestSupport.event(1000, user: 1))])
+        let all = try await readTopics(cluster, ["keel.deliver.webhook"]) { messages in
+            messages.contains { String(decoding: $0.value, as: UTF8.self).contains("msg-1000") }
+        }
+        XCTAssertEqual(all.count, 11, "the replay was deduplicated; only msg-1000 was added")
+
+        await processor.stop()
+        producing.cancel()
+        try await testDatabase.drop()
+    }
+
     /// A batch that mixes replayed ids with new ones (same users, so the same partitions and
     /// mapping shards) produces the new ones' jobs once and nothing for the replayed.
     func testABatchMixingReplayedAndNewEventsProducesOnlyTheNew() async throws {

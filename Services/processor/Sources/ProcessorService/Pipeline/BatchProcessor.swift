@@ -239,13 +239,26 @@ public final class BatchProcessor: Sendable {
         return (input, key)
     }
 
+    /// The marks go in with a plain insert: the lookup found none of them in the window. One
+    /// can still be in the table (past the window but not pruned yet, or marked meanwhile by a
+    /// replica that held the partition before a rebalance); then the transaction is written
+    /// again with an upsert.
     private func record(marks: [DedupStore.Key], errors errorRows: [ProcessingError]) async throws {
         do {
+            try await record(marks: marks, mode: .insert, errors: errorRows)
+        } catch where DedupStore.isMarkConflict(error) {
+            logger.debug("a dedup mark was already in the table; writing the batch's marks again as an upsert")
+            try await record(marks: marks, mode: .upsert, errors: errorRows)
+        }
+    }
+
+    private func record(marks: [DedupStore.Key], mode: DedupStore.MarkMode, errors errorRows: [ProcessingError]) async throws {
+        do {
             try await database.withTransaction(logger: logger) { connection in
-                try await self.dedup.mark(marks, on: connection, logger: self.logger)
+                try await self.dedup.mark(marks, mode: mode, on: connection, logger: self.logger)
                 try await self.errors.insert(errorRows, on: connection, logger: self.logger)
             }
-        } catch where errorRows.contains(where: { $0.payload != nil }) {
+        } catch where !DedupStore.isMarkConflict(error) && errorRows.contains(where: { $0.payload != nil }) {
             // A payload Postgres refuses as jsonb (e.g. \u0000 in a string) must not block the
             // partition: store those rows without payloads.
             logger.warning("storing processing errors failed; retrying without payloads", metadata: [LogKey.error: "\(String(reflecting: type(of: error)))"])
@@ -256,7 +269,7 @@ public final class BatchProcessor: Sendable {
                 return row
             }
             try await database.withTransaction(logger: logger) { connection in
-                try await self.dedup.mark(marks, on: connection, logger: self.logger)
+                try await self.dedup.mark(marks, mode: mode, on: connection, logger: self.logger)
                 try await self.errors.insert(stripped, on: connection, logger: self.logger)
             }
         }

@@ -49,10 +49,38 @@ public struct DedupStore: Sendable {
         Lookup(partitions: keys.map(\.partition), messageIds: keys.map(\.messageId), windowSeconds: windowSeconds)
     }
 
+    /// How ``mark(_:mode:on:logger:)`` writes.
+    public enum MarkMode: Sendable {
+        /// A plain insert, for keys the lookup did not find: about a third cheaper for Postgres
+        /// than an upsert, but the statement fails (``isMarkConflict(_:)``) if any key is already
+        /// in the table.
+        case insert
+        /// Inserts, or refreshes `seen_at` of keys already there: a mark past the window that
+        /// pruning has not removed yet, or one another replica wrote meanwhile.
+        case upsert
+    }
+
     /// Marks `keys` seen now (one statement on `connection`). Keys must be distinct.
-    public func mark(_ keys: [Key], on connection: PostgresConnection, logger: Logger) async throws {
+    public func mark(_ keys: [Key], mode: MarkMode = .upsert, on connection: PostgresConnection, logger: Logger) async throws {
         guard !keys.isEmpty else { return }
-        _ = try await connection.execute(Mark(partitions: keys.map(\.partition), messageIds: keys.map(\.messageId)), logger: logger)
+        let partitions = keys.map(\.partition)
+        let messageIds = keys.map(\.messageId)
+        switch mode {
+        case .insert:
+            _ = try await connection.execute(Insert(partitions: partitions, messageIds: messageIds), logger: logger)
+        case .upsert:
+            _ = try await connection.execute(Mark(partitions: partitions, messageIds: messageIds), logger: logger)
+        }
+    }
+
+    /// Whether `error` is a ``MarkMode/insert`` that met a key already marked; the transaction
+    /// it ran in is aborted, and the marks should be written again with ``MarkMode/upsert``.
+    public static func isMarkConflict(_ error: any Error) -> Bool {
+        if let error = error as? PostgresTransactionError {
+            return error.closureError.map(isMarkConflict) ?? false
+        }
+        guard let error = error as? PSQLError, let info = error.serverInfo else { return false }
+        return info[.sqlState] == "23505" && info[.tableName] == "dedup"
     }
 
     struct Lookup: PostgresPreparedStatement {
@@ -85,7 +113,18 @@ public struct DedupStore: Sendable {
         }
     }
 
-    struct Mark: PostgresPreparedStatement {
+    struct Insert: MarkStatement {
+        static let name = "keel_processor_dedup_insert"
+        static let sql = """
+            INSERT INTO processor.dedup (partition, message_id, seen_at)
+            SELECT k.partition, k.message_id, now()
+            FROM unnest($1::int4[], $2::text[]) AS k(partition, message_id)
+            """
+        var partitions: [Int32]
+        var messageIds: [String]
+    }
+
+    struct Mark: MarkStatement {
         static let name = "keel_processor_dedup_mark"
         static let sql = """
             INSERT INTO processor.dedup (partition, message_id, seen_at)
@@ -93,18 +132,8 @@ public struct DedupStore: Sendable {
             FROM unnest($1::int4[], $2::text[]) AS k(partition, message_id)
             ON CONFLICT (partition, message_id) DO UPDATE SET seen_at = EXCLUDED.seen_at
             """
-        typealias Row = ()
         var partitions: [Int32]
         var messageIds: [String]
-
-        func makeBindings() -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 2)
-            bindings.append(partitions)
-            bindings.append(messageIds)
-            return bindings
-        }
-
-        func decodeRow(_ row: PostgresRow) throws {}
     }
 
     /// Deletes marks older than the window, `limit` rows per statement so no statement holds
@@ -129,4 +158,21 @@ public struct DedupStore: Sendable {
             if deleted < limit { return total }
         }
     }
+}
+
+/// The two ways of writing marks take the same arrays: partitions and message ids, one per key.
+protocol MarkStatement: PostgresPreparedStatement where Row == () {
+    var partitions: [Int32] { get }
+    var messageIds: [String] { get }
+}
+
+extension MarkStatement {
+    func makeBindings() -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 2)
+        bindings.append(partitions)
+        bindings.append(messageIds)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws {}
 }
