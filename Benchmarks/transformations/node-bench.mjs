@@ -1,7 +1,10 @@
 // The node v20 side of the transformations benchmark: the same email-filter transformation, the
 // same events, JSON.parse → transformEvent → JSON.stringify per event, as the Swift engine does.
-// Usage: node node-bench.mjs EVENTS.json BATCH ROUNDS SECONDS_PER_ROUND → prints JSON: events per second
-// of wall-clock time and per CPU-second of the process, one figure per round.
+// Usage: node node-bench.mjs EVENTS.json BATCH ROUNDS SECONDS_PER_ROUND [strings|bytes] → prints JSON:
+// events per second of wall-clock time and per CPU-second of the process, one figure per round.
+// `strings` (the default) starts from JS strings and keeps the output strings; `bytes` starts from
+// UTF-8 Buffers and returns Buffers, the work Keel's engine does and a node transformer fed from
+// HTTP or Kafka does too (decode the bytes, and encode the result).
 import { readFileSync } from "node:fs";
 
 function rudderEmail(email) {
@@ -14,18 +17,30 @@ function transformEvent(event, metadata) {
 }
 const metadata = () => ({});
 
-const [file, batchText, roundsText, secondsText] = process.argv.slice(2);
-const events = JSON.parse(readFileSync(file, "utf8")).map((e) => JSON.stringify(e));
+const [file, batchText, roundsText, secondsText, mode = "strings"] = process.argv.slice(2);
+const texts = JSON.parse(readFileSync(file, "utf8")).map((e) => JSON.stringify(e));
 const batch = Number(batchText), rounds = Number(roundsText), seconds = Number(secondsText);
 
-async function runBatch(start) {
+async function runStrings(start) {
   const out = [];
   for (let i = 0; i < batch; i++) {
-    const result = transformEvent(JSON.parse(events[(start + i) % events.length]), metadata);
+    const result = transformEvent(JSON.parse(texts[(start + i) % texts.length]), metadata);
     if (result != null) out.push(JSON.stringify(result));
   }
   return out;
 }
+
+const buffers = texts.map((text) => Buffer.from(text, "utf8"));
+async function runBytes(start) {
+  const out = [];
+  for (let i = 0; i < batch; i++) {
+    const result = transformEvent(JSON.parse(buffers[(start + i) % buffers.length].toString("utf8")), metadata);
+    if (result != null) out.push(Buffer.from(JSON.stringify(result), "utf8"));
+  }
+  return out;
+}
+
+const runBatch = mode === "bytes" ? runBytes : runStrings;
 
 const results = [];
 const cpuResults = [];

@@ -1,7 +1,8 @@
 // Events per second per core through Keel's transformation engine (SpiderMonkey) for the
 // email-filter transformation on ~1 KB events, batches of 1 and 100, beside node v20 running the
-// same transformation on the same events; Keel both through the usual thread hand-off and with the
-// caller running on the engine worker (taskExecutor()). Run through Benchmarks/transformations/run.sh.
+// same transformation on the same events (from JS strings, and from UTF-8 bytes as Keel's engine
+// works); Keel both through the usual thread hand-off and with the caller running on the engine
+// worker (taskExecutor()). Run through Benchmarks/transformations/run.sh.
 import Foundation
 import Transformations
 
@@ -133,10 +134,13 @@ func keelRoundsOnEngineThread(
     }
 }
 
-func nodeRounds(eventsFile: String, batch: Int, options: Options) throws -> [Rate] {
+/// `mode`: `strings` (JS strings in and out) or `bytes` (UTF-8 Buffers in and out, as Keel's engine).
+func nodeRounds(eventsFile: String, batch: Int, mode: String, options: Options) throws -> [Rate] {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [options.node, options.nodeScript, eventsFile, "\(batch)", "\(options.rounds)", "\(options.secondsPerRound)"]
+    process.arguments = [
+        options.node, options.nodeScript, eventsFile, "\(batch)", "\(options.rounds)", "\(options.secondsPerRound)", mode,
+    ]
     let pipe = Pipe()
     process.standardOutput = pipe
     try process.run()
@@ -166,15 +170,19 @@ let engine = try TransformationEngine(configuration: configuration)
 print("events: \(texts.count) distinct, \(averageSize) bytes on average; \(options.rounds) rounds of \(options.secondsPerRound) s; one core each")
 print("keel: caller task on the cooperative pool (a thread hand-off to the engine worker and back per call)")
 print("keel*: caller task on the engine worker (withTaskExecutorPreference(engine.taskExecutor()), no hand-off)")
-print("events/s of wall-clock time, and [events per CPU-second of the process]; medians")
+print("node: JS strings in and out; node(b): UTF-8 Buffers in and out, the bytes-to-bytes work the engine does")
+print("events/s of wall-clock time, and [events per CPU-second of the process]; medians; ratios per CPU-second")
 func column(_ text: String, _ width: Int) -> String { text.padding(toLength: width, withPad: " ", startingAt: 0) }
 func pair(_ rates: [Rate]) -> String {
     "\(Int(median(rates.map(\.wall)))) [\(Int(median(rates.map(\.cpu))))]"
 }
+/// Per CPU-second, the "per core" figure.
 func ratio(_ a: [Rate], _ b: [Rate]) -> String {
-    String(format: "%.2f [%.2f]", median(a.map(\.wall)) / median(b.map(\.wall)), median(a.map(\.cpu)) / median(b.map(\.cpu)))
+    String(format: "%.2f", median(a.map(\.cpu)) / median(b.map(\.cpu)))
 }
-print(column("batch", 7) + column("keel", 18) + column("keel*", 18) + column("node v20", 18) + column("keel/node", 14) + "keel*/node")
+print(
+    column("batch", 7) + column("keel", 18) + column("keel*", 18) + column("node v20", 18) + column("node(b) v20", 18)
+        + column("keel/node", 11) + column("keel*/node", 11) + column("keel/node(b)", 14) + "keel*/node(b)")
 var oneRound = options
 oneRound.rounds = 1
 for batch in options.batches {
@@ -182,13 +190,15 @@ for batch in options.batches {
     var keelRates: [Rate] = []
     var pinnedRates: [Rate] = []
     var nodeRates: [Rate] = []
+    var nodeBytesRates: [Rate] = []
     for _ in 0..<options.rounds {
         if !options.pinnedOnly {
             keelRates += await keelRounds(engine: engine, inputs: inputs, batch: batch, options: oneRound)
         }
         pinnedRates += await keelRoundsOnEngineThread(engine: engine, inputs: inputs, batch: batch, options: oneRound)
         if !options.pinnedOnly {
-            nodeRates += try nodeRounds(eventsFile: eventsFile, batch: batch, options: oneRound)
+            nodeRates += try nodeRounds(eventsFile: eventsFile, batch: batch, mode: "strings", options: oneRound)
+            nodeBytesRates += try nodeRounds(eventsFile: eventsFile, batch: batch, mode: "bytes", options: oneRound)
         }
     }
     if options.pinnedOnly {
@@ -197,11 +207,14 @@ for batch in options.batches {
     }
     print(
         column(String(batch), 7) + column(pair(keelRates), 18) + column(pair(pinnedRates), 18) + column(pair(nodeRates), 18)
-            + column(ratio(keelRates, nodeRates), 14) + ratio(pinnedRates, nodeRates))
+            + column(pair(nodeBytesRates), 18) + column(ratio(keelRates, nodeRates), 11)
+            + column(ratio(pinnedRates, nodeRates), 11) + column(ratio(keelRates, nodeBytesRates), 14)
+            + ratio(pinnedRates, nodeBytesRates))
     if options.verbose {
         print("  keel rounds: \(keelRates.map { "\(Int($0.wall))/\(Int($0.cpu))" })")
         print("  keel* rounds: \(pinnedRates.map { "\(Int($0.wall))/\(Int($0.cpu))" })")
         print("  node rounds: \(nodeRates.map { "\(Int($0.wall))/\(Int($0.cpu))" })")
+        print("  node(b) rounds: \(nodeBytesRates.map { "\(Int($0.wall))/\(Int($0.cpu))" })")
     }
 }
 engine.shutdown()
