@@ -255,7 +255,8 @@ let package = Package(
                 name: "ProcessorTests",
                 dependencies: [
                     "ProcessorService", "Destinations", "EventModel", "KafkaTransport", "Storage", "StorageTesting",
-                    "WorkspaceConfig", postgres, logging, lifecycle,
+                    "WorkspaceConfig", postgres, logging, lifecycle, metrics,
+                    .product(name: "MetricsTestKit", package: "swift-metrics"),
                 ]
             ),
             .testTarget(name: "StorageTests", dependencies: ["Storage", "StorageTesting", postgres]),

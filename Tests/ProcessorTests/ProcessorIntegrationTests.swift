@@ -1,6 +1,7 @@
 import Destinations
 import EventModel
 import KafkaTransport
+import MetricsTestKit
 import PostgresNIO
 import ProcessorService
 import Storage
@@ -94,7 +95,8 @@ final class ProcessorIntegrationTests: XCTestCase {
             """, logger: TestSupport.logger)
         let producer = try KafkaProducer(configuration: TestSupport.producerConfiguration(cluster), logger: TestSupport.logger)
         let producing = Task { try await producer.run() }
-        let processor = try RunningProcessor(cluster: cluster, database: database, batchSize: 500)
+        let metrics = TestMetrics()
+        let processor = try RunningProcessor(cluster: cluster, database: database, batchSize: 500, metrics: metrics)
 
         let events = (0..<10).map { TestSupport.event($0, user: $0 % 3) }
         try await producer.send(events.map { TestSupport.ingestMessage($0) })
@@ -120,7 +122,12 @@ final class ProcessorIntegrationTests: XCTestCase {
         }
         XCTAssertEqual(all.count, 11, "the replay was deduplicated; only msg-1000 was added")
 
-        await processor.stop()
+        await processor.stop()  // every batch committed and counted
+        // One rewrite per batch that held one of msg-0 … msg-4 (they may have come in several).
+        let rewrites = try metrics.expectCounter("keel_processor_dedup_mark_rewrites_total").totalValue
+        XCTAssert((1...5).contains(rewrites), "\(rewrites) rewrites")
+        XCTAssertEqual(try metrics.expectCounter("keel_processor_duplicates_total").totalValue, 10)
+        XCTAssertEqual(try metrics.expectCounter("keel_processor_events_received_total").totalValue, 21)
         producing.cancel()
         try await testDatabase.drop()
     }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Destinations
 import EventModel
 import Foundation
@@ -106,7 +107,7 @@ final class RunningProcessor: Sendable {
     let task: Task<Void, any Error>
 
     init(
-        cluster: MockKafkaCluster, database: Database, batchSize: Int = 500,
+        cluster: MockKafkaCluster, database: Database, batchSize: Int = 500, metrics: any MetricsFactory = MetricsSystem.factory,
         configure: (inout ProcessorConfiguration) -> Void = { _ in }
     ) throws {
         var configuration = ProcessorConfiguration(kafkaBrokers: cluster.bootstrapServers)
@@ -117,7 +118,8 @@ final class RunningProcessor: Sendable {
             database: database, configuration: .init(workspace: "acme"), secrets: secrets, logger: TestSupport.logger)
         parts = try buildProcessor(
             configuration: configuration, database: database, configStore: configStore, secrets: secrets,
-            tuneConsumer: TestSupport.tuneConsumer, tuneProducer: TestSupport.tuneProducer, logger: TestSupport.logger)
+            metricsFactory: metrics, tuneConsumer: TestSupport.tuneConsumer, tuneProducer: TestSupport.tuneProducer,
+            logger: TestSupport.logger)
         let group = ServiceGroup(services: parts.services, logger: TestSupport.logger)
         self.group = group
         task = Task { try await group.run() }

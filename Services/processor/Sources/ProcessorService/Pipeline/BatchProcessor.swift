@@ -248,6 +248,7 @@ public final class BatchProcessor: Sendable {
             try await record(marks: marks, mode: .insert, errors: errorRows)
         } catch where DedupStore.isMarkConflict(error) {
             logger.debug("a dedup mark was already in the table; writing the batch's marks again as an upsert")
+            metrics.markRewrites.increment()
             try await record(marks: marks, mode: .upsert, errors: errorRows)
         }
     }

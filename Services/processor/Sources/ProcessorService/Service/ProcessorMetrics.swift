@@ -11,6 +11,9 @@ import Destinations
 /// - `keel_processor_jobs_total{destination_type}`: delivery jobs produced
 /// - `keel_processor_batch_rows_total`
 /// - `keel_processor_errors_total{stage}`
+/// - `keel_processor_dedup_mark_rewrites_total`: batches whose marks met one already in
+///   `processor.dedup` and were written again as an upsert (rare: marks past the window not pruned
+///   yet, or a replica's around a rebalance)
 /// - `keel_processor_batch_duration_seconds`
 public struct ProcessorMetrics: Sendable {
     let received: Counter
@@ -19,6 +22,7 @@ public struct ProcessorMetrics: Sendable {
     let jobs: [String: Counter]
     let batchRows: Counter
     let errors: [ProcessingError.Stage: Counter]
+    let markRewrites: Counter
     let batchDuration: Timer
     let factory: any MetricsFactory
 
@@ -43,6 +47,7 @@ public struct ProcessorMetrics: Sendable {
             errors[stage] = Counter(label: "keel_processor_errors_total", dimensions: [("stage", stage.rawValue)], factory: factory)
         }
         self.errors = errors
+        markRewrites = Counter(label: "keel_processor_dedup_mark_rewrites_total", factory: factory)
         batchDuration = Timer(label: "keel_processor_batch_duration_seconds", preferredDisplayUnit: .seconds, factory: factory)
     }
 
