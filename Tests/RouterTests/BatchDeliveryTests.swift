@@ -23,7 +23,7 @@ final class BatchSchedulerTests: XCTestCase {
         let body: JSON = ["api_key": "k", "events": [["user_id": .string(user), "event_type": "Played", "insert_id": .string(id)]]]
         var job = RouterService.DeliveryJob(
             destinationId: destination, destinationType: "amplitude", messageId: id, userKey: user,
-            requests: [DeliveryRequest(method: "POST", url: "http://127.0.0.1:1/2/httpapi", headers: [("Content-Type", "application/json")], body: body)])
+            requests: [DestinationRequest(method: .post, url: "http://127.0.0.1:1/2/httpapi", headers: [("Content-Type", "application/json")], body: .json(body))])
         job.raw = Array(repeating: 0, count: 200)
         return job
     }
@@ -146,7 +146,7 @@ final class BatchSchedulerTests: XCTestCase {
             if events > 0 { body["events"] = .array((0..<events).map { _ in ["external_id": .string(user), "name": "Played"] }) }
             var job = RouterService.DeliveryJob(
                 destinationId: "braze", destinationType: "braze", messageId: user, userKey: user,
-                requests: [DeliveryRequest(method: "POST", url: "http://127.0.0.1:1/users/track", headers: [("Authorization", "Bearer k")], body: .object(body))])
+                requests: [DestinationRequest(method: .post, url: "http://127.0.0.1:1/users/track", headers: [("Authorization", "Bearer k")], body: .json(.object(body)))])
             job.raw = Array(repeating: 0, count: 100)
             return ScheduledJob(job: job, origin: .parked(seq: 1, from: PartitionRef(topic: "keel.deliver.amplitude", partition: 0)), batch: try XCTUnwrap(batching.ticket(for: job)))
         }
@@ -159,8 +159,9 @@ final class BatchSchedulerTests: XCTestCase {
         XCTAssertEqual(BatchDelivery.rejectedJobs(errors, jobs: jobs), [1: "u2's second purchase", 2: "u3's event"])
         let merged = try XCTUnwrap(BatchDelivery(deliverer: HTTPDeliverer(client: .shared), spec: try XCTUnwrap(batching.specs("braze"))).makeRequest(jobs))
         XCTAssertEqual(merged.url, "http://127.0.0.1:1/users/track")
-        XCTAssertEqual(merged.body?["purchases"]?.arrayValue?.count, 4)
-        XCTAssertEqual(merged.body?["events"]?.arrayValue?.map { $0["external_id"]?.stringValue }, ["u1", "u3"])
+        guard case .json(let body) = merged.body else { return XCTFail("the batch body is not JSON: \(merged.body)") }
+        XCTAssertEqual(body["purchases"]?.arrayValue?.count, 4)
+        XCTAssertEqual(body["events"]?.arrayValue?.map { $0["external_id"]?.stringValue }, ["u1", "u3"])
         XCTAssertEqual(merged.headers.map(\.value), ["Bearer k"])
     }
 

@@ -1,3 +1,4 @@
+import struct Destinations.DestinationRequest
 import EventModel
 import XCTest
 
@@ -11,7 +12,7 @@ final class DeliverySchedulerTests: XCTestCase {
     func job(_ destination: String, _ user: String, _ id: String) -> DeliveryJob {
         DeliveryJob(
             destinationId: destination, destinationType: "webhook", messageId: id, userKey: user,
-            requests: [DeliveryRequest(method: "POST", url: "http://127.0.0.1/\(destination)")]
+            requests: [DestinationRequest(method: .post, url: "http://127.0.0.1/\(destination)")]
         )
     }
 

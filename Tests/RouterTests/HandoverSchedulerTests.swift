@@ -1,3 +1,4 @@
+import struct Destinations.DestinationRequest
 import EventModel
 import XCTest
 
@@ -14,7 +15,7 @@ final class HandoverSchedulerTests: XCTestCase {
     func job(_ user: String, _ id: String) -> DeliveryJob {
         DeliveryJob(
             destinationId: "A", destinationType: "webhook", messageId: id, userKey: user,
-            requests: [DeliveryRequest(method: "POST", url: "http://127.0.0.1/A")])
+            requests: [DestinationRequest(method: .post, url: "http://127.0.0.1/A")])
     }
 
     func sentIds(_ actions: [DeliveryScheduler.Action]) -> [String] {

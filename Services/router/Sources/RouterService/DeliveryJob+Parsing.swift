@@ -37,13 +37,13 @@ extension DeliveryJob {
         guard let requestsJSON = value["requests"]?.arrayValue ?? (plan != nil ? [] : nil) else {
             throw InvalidDeliveryJob(reason: "missing requests")
         }
-        var requests: [DeliveryRequest] = []
+        var requests: [DestinationRequest] = []
         requests.reserveCapacity(requestsJSON.count)
         for (index, request) in requestsJSON.enumerated() {
             guard let decoded = DestinationRequest(json: request) else {
                 throw InvalidDeliveryJob(reason: "requests[\(index)] is not a request (method, url, string headers, body)")
             }
-            requests.append(DeliveryRequest(decoded))
+            requests.append(decoded)
         }
         self.init(
             workspaceId: value["workspaceId"]?.stringValue ?? "",

@@ -1,32 +1,6 @@
 import Destinations
 import EventModel
 
-/// One HTTP request of a delivery job, as the processor's mapping wrote it.
-public struct DeliveryRequest: Sendable, Equatable {
-    public enum BodyFormat: String, Sendable {
-        case json, form, none
-    }
-
-    public var method: String
-    public var url: String
-    public var headers: [(name: String, value: String)]
-    public var body: JSON?
-    public var bodyFormat: BodyFormat
-
-    public init(method: String, url: String, headers: [(name: String, value: String)] = [], body: JSON? = nil, bodyFormat: BodyFormat = .json) {
-        self.method = method
-        self.url = url
-        self.headers = headers
-        self.body = body
-        self.bodyFormat = bodyFormat
-    }
-
-    public static func == (lhs: DeliveryRequest, rhs: DeliveryRequest) -> Bool {
-        lhs.method == rhs.method && lhs.url == rhs.url && lhs.body == rhs.body && lhs.bodyFormat == rhs.bodyFormat
-            && lhs.headers.map(\.name) == rhs.headers.map(\.name) && lhs.headers.map(\.value) == rhs.headers.map(\.value)
-    }
-}
-
 /// A `DeliveryJob` from a `keel.deliver.<type>` topic (format in docs/architecture.md): the
 /// routing fields the router needs, the requests to send (or the multi-step ``plan`` to run), and
 /// the original bytes, which are what gets parked, recorded as failed and replayed, so a replay
@@ -42,7 +16,7 @@ public struct DeliveryJob: Sendable {
     public var eventName: String?
     /// When the gateway received the event (Unix milliseconds), for the end-to-end latency histogram.
     public var receivedAtMillis: Int64?
-    public var requests: [DeliveryRequest]
+    public var requests: [DestinationRequest]
     /// A multi-step delivery (Destinations' ``DeliveryPlan``), run instead of ``requests``.
     public var plan: DeliveryPlan?
     /// The job as it arrived.
@@ -53,7 +27,7 @@ public struct DeliveryJob: Sendable {
     public init(
         workspaceId: String = "", sourceId: String = "", destinationId: String, destinationType: String,
         messageId: String, userKey: String, eventType: String = "track", eventName: String? = nil,
-        receivedAtMillis: Int64? = nil, requests: [DeliveryRequest], plan: DeliveryPlan? = nil, raw: [UInt8] = []
+        receivedAtMillis: Int64? = nil, requests: [DestinationRequest], plan: DeliveryPlan? = nil, raw: [UInt8] = []
     ) {
         self.workspaceId = workspaceId
         self.sourceId = sourceId

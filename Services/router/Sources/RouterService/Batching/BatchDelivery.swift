@@ -4,6 +4,7 @@ import NIOCore
 import struct Destinations.BatchEndpoint
 import struct Destinations.BatchSpec
 import struct Destinations.BatchItemError
+import struct Destinations.DestinationRequest
 
 /// Sends a batch of jobs as one request and splits the answer back into one result per job:
 ///
@@ -84,12 +85,13 @@ struct BatchDelivery: Sendable {
     }
 
     /// The batch request: the first job's headers, the endpoint's URL and merged body.
-    func makeRequest(_ jobs: [ScheduledJob]) -> DeliveryRequest? {
+    func makeRequest(_ jobs: [ScheduledJob]) -> DestinationRequest? {
         let entries = jobs.compactMap { $0.batch?.entry }
         guard entries.count == jobs.count, let headers = jobs.first?.job.requests.first?.headers,
-            let merged = spec.request(for: entries, headers: headers)
+            let merged = spec.request(for: entries, headers: headers),
+            let method = DestinationRequest.Method(rawValue: merged.method.uppercased())
         else { return nil }
-        return DeliveryRequest(method: merged.method, url: merged.url, headers: merged.headers, body: merged.body, bodyFormat: .json)
+        return DestinationRequest(method: method, url: merged.url, headers: merged.headers, body: merged.body.map { .json($0) } ?? .none)
     }
 
     /// Each job's own request, a few at a time; results in job order.

@@ -29,8 +29,8 @@ public struct Batching: Sendable {
     public func ticket(for job: DeliveryJob) -> BatchTicket? {
         guard job.requests.count == 1, let spec = specs(job.destinationType) else { return nil }
         let request = job.requests[0]
-        guard request.bodyFormat == .json, let body = request.body else { return nil }
-        let source = BatchSource(method: request.method, url: request.url, headers: request.headers, body: body)
+        guard case .json(let body) = request.body else { return nil }
+        let source = BatchSource(method: request.method.rawValue, url: request.url, headers: request.headers, body: body)
         guard let entry = spec.entry(for: source) else { return nil }
         let bytes = max(job.raw.count, 1)
         guard bytes <= entry.group.maxBytes else { return nil }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import EventModel
 import NIOCore
 import NIOHTTP1
+import struct Destinations.DestinationRequest
 
 /// Sends a job's requests with the process's one `HTTPClient` and classifies the answer.
 ///
@@ -80,7 +81,7 @@ public struct HTTPDeliverer: Sendable {
     /// One request's outcome and, when `answerLimit` is set and it was answered 2xx, its body
     /// (`nil` when longer than the limit).
     func send(
-        _ request: DeliveryRequest, client: HTTPClient, completedRequests: Int, timeout: Duration, answerLimit: Int? = nil
+        _ request: DestinationRequest, client: HTTPClient, completedRequests: Int, timeout: Duration, answerLimit: Int? = nil
     ) async -> (result: AttemptResult, answer: [UInt8]?) {
         let httpRequest: HTTPClientRequest
         do {
@@ -127,26 +128,26 @@ public struct HTTPDeliverer: Sendable {
     }
 
     /// The AsyncHTTPClient request for a mapped request.
-    static func makeRequest(_ request: DeliveryRequest) throws -> HTTPClientRequest {
+    static func makeRequest(_ request: DestinationRequest) throws -> HTTPClientRequest {
         guard request.url.hasPrefix("http://") || request.url.hasPrefix("https://") else {
             throw InvalidDeliveryJob(reason: "request URL is not http(s)")
         }
         var httpRequest = HTTPClientRequest(url: request.url)
-        httpRequest.method = HTTPMethod(rawValue: request.method.uppercased())
+        httpRequest.method = HTTPMethod(rawValue: request.method.rawValue)
         for header in request.headers { httpRequest.headers.add(name: header.name, value: header.value) }
         let bytes: [UInt8]?
-        switch (request.bodyFormat, request.body) {
-        case (.none, _), (_, nil):
+        switch request.body {
+        case .none:
             bytes = nil
-        case (.json, .string(let text)?):
+        case .json(.string(let text)):
             // A pre-serialised body is sent as is.
             bytes = Array(text.utf8)
             if !httpRequest.headers.contains(name: "content-type") { httpRequest.headers.add(name: "Content-Type", value: "application/json") }
-        case (.json, let body?):
+        case .json(let body):
             bytes = body.serialized()
             if !httpRequest.headers.contains(name: "content-type") { httpRequest.headers.add(name: "Content-Type", value: "application/json") }
-        case (.form, let body?):
-            bytes = Array(FormEncoding.encode(body).utf8)
+        case .form(let fields):
+            bytes = Array(FormEncoding.encode(fields).utf8)
             if !httpRequest.headers.contains(name: "content-type") {
                 httpRequest.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
             }
@@ -166,25 +167,10 @@ extension HTTPClientError {
     }
 }
 
-/// `application/x-www-form-urlencoded` for a flat JSON object; nested values are sent as JSON text.
+/// `application/x-www-form-urlencoded` for form fields (a job's nested values arrive as JSON text).
 enum FormEncoding {
-    static func encode(_ body: JSON) -> String {
-        guard case .object(let object) = body else {
-            if case .string(let text) = body { return text }
-            return escape(body.serializedString)
-        }
-        var parts: [String] = []
-        parts.reserveCapacity(object.count)
-        for (key, value) in object {
-            let text: String
-            switch value {
-            case .string(let string): text = string
-            case .null: text = ""
-            default: text = value.serializedString
-            }
-            parts.append(escape(key) + "=" + escape(text))
-        }
-        return parts.joined(separator: "&")
+    static func encode(_ fields: [(String, String)]) -> String {
+        fields.map { escape($0.0) + "=" + escape($0.1) }.joined(separator: "&")
     }
 
     static func escape(_ text: String) -> String {

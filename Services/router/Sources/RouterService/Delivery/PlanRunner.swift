@@ -57,7 +57,7 @@ extension HTTPDeliverer {
             }
             guard let resolved else { continue }
             secrets.add(resolved)
-            let request = DeliveryRequest(resolved)
+            let request = resolved
 
             if let seconds = step.cacheSeconds {
                 let key = PlanAnswerCache.Key(destinationId: job.destinationId, step: step.name, request: resolved.json.serializedString)
@@ -158,21 +158,5 @@ struct SecretMask {
             out = out.replacing(value, with: "****")
         }
         return out
-    }
-}
-
-extension DeliveryRequest {
-    /// The router's request for a plan step's resolved request.
-    init(_ request: DestinationRequest) {
-        switch request.body {
-        case .none:
-            self.init(method: request.method.rawValue, url: request.url, headers: request.headers, body: nil, bodyFormat: .none)
-        case .json(let body):
-            self.init(method: request.method.rawValue, url: request.url, headers: request.headers, body: body, bodyFormat: .json)
-        case .form(let fields):
-            var object = JSONObject()
-            for (name, value) in fields { object[name] = .string(value) }
-            self.init(method: request.method.rawValue, url: request.url, headers: request.headers, body: .object(object), bodyFormat: .form)
-        }
     }
 }
