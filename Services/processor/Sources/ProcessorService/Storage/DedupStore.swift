@@ -69,7 +69,7 @@ public struct DedupStore: Sendable {
         case .insert:
             _ = try await connection.execute(Insert(partitions: partitions, messageIds: messageIds), logger: logger)
         case .upsert:
-            _ = try await connection.execute(Mark(partitions: partitions, messageIds: messageIds), logger: logger)
+            _ = try await connection.execute(Upsert(partitions: partitions, messageIds: messageIds), logger: logger)
         }
     }
 
@@ -124,8 +124,8 @@ public struct DedupStore: Sendable {
         var messageIds: [String]
     }
 
-    struct Mark: MarkStatement {
-        static let name = "keel_processor_dedup_mark"
+    struct Upsert: MarkStatement {
+        static let name = "keel_processor_dedup_upsert"
         static let sql = """
             INSERT INTO processor.dedup (partition, message_id, seen_at)
             SELECT k.partition, k.message_id, now()
