@@ -123,7 +123,7 @@ final class EngineWorker: @unchecked Sendable {
                         core.configuration.timeLimit.milliseconds, &sink)
                     if let realm { return .ready(realm) }
                     return .failed(
-                        collector.slots[0].error
+                        collector.firstError
                             ?? TransformationError(code: .compile, message: "the transformation could not be loaded"))
                 }
             }
@@ -251,8 +251,25 @@ final class InputArena {
     private var views: [kjs_input] = []
 
     func fill(_ inputs: [TransformInput]) {
+        // Local buffers (moved out and back, so no copy): appends to a class's stored arrays pay
+        // an exclusivity check each.
+        var bytes = self.bytes
+        var ranges = self.ranges
+        self.bytes = []
+        self.ranges = []
+        defer {
+            self.bytes = bytes
+            self.ranges = ranges
+        }
         bytes.removeAll(keepingCapacity: true)
         ranges.removeAll(keepingCapacity: true)
+        func append(_ field: String) -> UInt32 {
+            var field = field
+            return field.withUTF8 { utf8 in
+                bytes.append(contentsOf: utf8)
+                return UInt32(clamping: utf8.count)
+            }
+        }
         for input in inputs {
             let eventStart = bytes.count
             bytes.append(contentsOf: input.event)
@@ -264,12 +281,6 @@ final class InputArena {
             )
             ranges.append((eventStart..<metadataStart, metadataStart, lengths))
         }
-    }
-
-    private func append(_ field: String) -> UInt32 {
-        let before = bytes.count
-        bytes.append(contentsOf: field.utf8)
-        return UInt32(clamping: bytes.count - before)
     }
 
     func withInputs<R>(_ body: (UnsafeBufferPointer<kjs_input>) -> R) -> R {
@@ -287,23 +298,44 @@ final class InputArena {
     }
 }
 
-/// Collects what the engine reports through the C sink, for one batch.
+/// Collects what the engine reports through the C sink, for one batch, straight into the
+/// outcomes (every input starts as dropped: no output yet).
 final class OutcomeCollector {
-    struct Slot {
-        var events: [[UInt8]] = []
-        var logs: [String] = []
-        var error: TransformationError?
-    }
-
     var base = 0
-    var slots: [Slot]
+    private var results: [TransformOutcome]
 
     init(count: Int) {
-        slots = Array(repeating: Slot(), count: count)
+        results = Array(repeating: TransformOutcome(result: .dropped), count: count)
+    }
+
+    /// The first input's error, if it failed.
+    var firstError: TransformationError? {
+        if case .failed(let error)? = results.first?.result { return error }
+        return nil
     }
 
     func fail(_ range: Range<Int>, with error: TransformationError) {
-        for index in range { slots[index].error = error }
+        for index in range { results[index].result = .failed(error) }
+    }
+
+    /// An output event of input `index`; once it failed, the failure stands.
+    private func add(event: [UInt8], at index: Int) {
+        switch results[index].result {
+        case .dropped:
+            results[index].result = .events([event])
+        case .events(var events):
+            results[index].result = .dropped  // the list is uniquely held while it grows
+            events.append(event)
+            results[index].result = .events(events)
+        case .failed:
+            break
+        }
+    }
+
+    /// The first error of input `index` wins.
+    private func add(error: TransformationError, at index: Int) {
+        if case .failed = results[index].result { return }
+        results[index].result = .failed(error)
     }
 
     func withSink<R>(_ body: (kjs_sink) -> R) -> R {
@@ -311,29 +343,22 @@ final class OutcomeCollector {
             user: Unmanaged.passUnretained(self).toOpaque(),
             event: { user, index, json, length in
                 let collector = Unmanaged<OutcomeCollector>.fromOpaque(user!).takeUnretainedValue()
-                let bytes = UnsafeRawBufferPointer(start: json, count: length)
-                collector.slots[collector.base + index].events.append(Array(bytes))
+                collector.add(event: Array(UnsafeRawBufferPointer(start: json, count: length)), at: collector.base + index)
             },
             log: { user, index, line, length in
                 let collector = Unmanaged<OutcomeCollector>.fromOpaque(user!).takeUnretainedValue()
                 let bytes = UnsafeRawBufferPointer(start: line, count: length)
-                collector.slots[collector.base + index].logs.append(String(decoding: bytes, as: UTF8.self))
+                collector.results[collector.base + index].logs.append(String(decoding: bytes, as: UTF8.self))
             },
             error: { user, index, error in
                 let collector = Unmanaged<OutcomeCollector>.fromOpaque(user!).takeUnretainedValue()
-                guard let error, collector.slots[collector.base + index].error == nil else { return }
-                collector.slots[collector.base + index].error = TransformationError(error.pointee)
+                guard let error else { return }
+                collector.add(error: TransformationError(error.pointee), at: collector.base + index)
             })
         return withExtendedLifetime(self) { body(sink) }
     }
 
-    func outcomes() -> [TransformOutcome] {
-        slots.map { slot in
-            if let error = slot.error { return TransformOutcome(result: .failed(error), logs: slot.logs) }
-            if slot.events.isEmpty { return TransformOutcome(result: .dropped, logs: slot.logs) }
-            return TransformOutcome(result: .events(slot.events), logs: slot.logs)
-        }
-    }
+    func outcomes() -> [TransformOutcome] { results }
 }
 
 extension TransformationError {
