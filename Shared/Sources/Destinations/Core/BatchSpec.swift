@@ -16,7 +16,7 @@ public struct BatchSpec: Sendable {
     }
 
     /// What `request` contributes to a batch, or `nil` when no endpoint batches it.
-    public func entry(for request: BatchSource) -> BatchEntry? {
+    public func entry(for request: DestinationRequest) -> BatchEntry? {
         for endpoint in endpoints {
             guard let parts = endpoint.split(request) else { continue }
             guard !parts.items.isEmpty, parts.items.count <= endpoint.maxItems else { return nil }
@@ -34,25 +34,11 @@ public struct BatchSpec: Sendable {
 
     /// The one request for `entries` (all of `group`, in order): method, URL, the first entry's
     /// headers, and the merged body.
-    public func request(for entries: [BatchEntry], headers: [(name: String, value: String)]) -> BatchSource? {
+    public func request(for entries: [BatchEntry], headers: [(name: String, value: String)]) -> DestinationRequest? {
         guard let first = entries.first, let endpoint = endpoint(of: first.group) else { return nil }
         let shared = first.group.shared.isEmpty ? nil : try? JSON(parsing: first.group.shared)
-        return BatchSource(method: endpoint.method, url: first.group.url, headers: headers, body: endpoint.merge(shared, entries.flatMap(\.items)))
-    }
-}
-
-/// A request as the router holds it, in the form a ``BatchSpec`` reads and writes.
-public struct BatchSource: Sendable {
-    public var method: String
-    public var url: String
-    public var headers: [(name: String, value: String)]
-    public var body: JSON?
-
-    public init(method: String, url: String, headers: [(name: String, value: String)], body: JSON?) {
-        self.method = method
-        self.url = url
-        self.headers = headers
-        self.body = body
+        return DestinationRequest(
+            method: endpoint.method, url: first.group.url, headers: headers, body: .json(endpoint.merge(shared, entries.flatMap(\.items))))
     }
 }
 
@@ -142,13 +128,13 @@ public struct BatchEndpoint: Sendable {
     /// Names the endpoint within its spec (`amplitude.batch`).
     public var name: String
     /// Method of the batch request (``split`` decides which single requests it takes).
-    public var method: String
+    public var method: DestinationRequest.Method
     /// Items per batch request, from the tool's documented limit.
     public var maxItems: Int
     /// Bytes per batch request (the router counts each job's size as an upper bound).
     public var maxBytes: Int
     /// The parts of a request this endpoint batches, `nil` for others.
-    public var split: @Sendable (BatchSource) -> Parts?
+    public var split: @Sendable (DestinationRequest) -> Parts?
     /// The batch body from the shared fields and the items in order.
     public var merge: @Sendable (JSON?, [BatchItem]) -> JSON
     /// `nil` when the tool does not report per-item errors: a 4xx then retries each request alone.
@@ -158,7 +144,8 @@ public struct BatchEndpoint: Sendable {
     public var sendAloneOn: Set<Int>
 
     public init(
-        name: String, method: String = "POST", maxItems: Int, maxBytes: Int, split: @escaping @Sendable (BatchSource) -> Parts?,
+        name: String, method: DestinationRequest.Method = .post, maxItems: Int, maxBytes: Int,
+        split: @escaping @Sendable (DestinationRequest) -> Parts?,
         merge: @escaping @Sendable (JSON?, [BatchItem]) -> JSON, itemErrors: ItemErrors? = nil, sendAloneOn: Set<Int> = []
     ) {
         self.name = name
@@ -180,7 +167,9 @@ public struct BatchEndpoint: Sendable {
         BatchEndpoint(
             name: name, maxItems: maxItems, maxBytes: maxBytes,
             split: { request in
-                guard request.method.uppercased() == "POST", let batchURL = BatchURL.replacingPath(request.url, path, with: batchPath), case .object(var object)? = request.body else {
+                guard request.method == .post, let batchURL = BatchURL.replacingPath(request.url, path, with: batchPath),
+                    case .json(.object(var object)) = request.body
+                else {
                     return nil
                 }
                 var items: [BatchItem] = []
@@ -217,7 +206,9 @@ public struct BatchEndpoint: Sendable {
         BatchEndpoint(
             name: name, maxItems: maxItems, maxBytes: maxBytes,
             split: { request in
-                guard request.method.uppercased() == "POST", let batchURL = BatchURL.replacingPath(request.url, path, with: batchPath), let body = request.body, case .object = body else {
+                guard request.method == .post, let batchURL = BatchURL.replacingPath(request.url, path, with: batchPath),
+                    case .json(let body) = request.body, case .object = body
+                else {
                     return nil
                 }
                 return Parts(batchURL: batchURL, shared: nil, items: [BatchItem(field: field, value: body)])
@@ -233,7 +224,9 @@ public struct BatchEndpoint: Sendable {
         BatchEndpoint(
             name: name, maxItems: maxItems, maxBytes: maxBytes,
             split: { request in
-                guard request.method.uppercased() == "POST", BatchURL.path(of: request.url).hasSuffix(path), case .array(let values)? = request.body else { return nil }
+                guard request.method == .post, BatchURL.path(of: request.url).hasSuffix(path), case .json(.array(let values)) = request.body else {
+                    return nil
+                }
                 return Parts(batchURL: request.url, shared: nil, items: values.map { BatchItem(field: "", value: $0) })
             },
             merge: { _, items in .array(items.map(\.value)) },

@@ -14,7 +14,7 @@ extension CustomerIOMapping {
     /// rejected operations in `errors` by `batch_index`; the others were accepted.
     static let batchSpec = BatchSpec([
         BatchEndpoint(
-            name: "customerio.v2.batch", method: "POST", maxItems: 500, maxBytes: 500_000,
+            name: "customerio.v2.batch", method: .post, maxItems: 500, maxBytes: 500_000,
             split: { request in
                 guard let item = v2Operation(request) else { return nil }
                 return .init(batchURL: item.batchURL, shared: nil, items: [BatchItem(field: "batch", value: item.operation)])
@@ -31,8 +31,8 @@ extension CustomerIOMapping {
     ])
 
     /// The v2 operation of a v1 identify or identified event, with the v2 batch URL.
-    static func v2Operation(_ request: BatchSource) -> (batchURL: String, operation: JSON)? {
-        guard let marker = request.url.range(of: "/api/v1/customers/"), !request.url.contains("?"), case .object(let body)? = request.body
+    static func v2Operation(_ request: DestinationRequest) -> (batchURL: String, operation: JSON)? {
+        guard let marker = request.url.range(of: "/api/v1/customers/"), !request.url.contains("?"), case .json(.object(let body)) = request.body
         else { return nil }
         let batchURL = request.url[..<marker.lowerBound] + "/api/v2/batch"
         let rest = request.url[marker.upperBound...]
@@ -43,11 +43,11 @@ extension CustomerIOMapping {
         var operation = JSONObject()
         operation["type"] = "person"
         operation["identifiers"] = ["id": .string(identifier)]
-        switch (request.method.uppercased(), parts.count) {
-        case ("PUT", 1):
+        switch (request.method, parts.count) {
+        case (.put, 1):
             operation["action"] = "identify"
             operation["attributes"] = .object(body)
-        case ("POST", 2) where parts[1] == "events":
+        case (.post, 2) where parts[1] == "events":
             guard let name = body["name"]?.stringValue else { return nil }
             operation["action"] = .string(body["type"]?.stringValue ?? "event")
             operation["name"] = .string(name)

@@ -87,11 +87,8 @@ struct BatchDelivery: Sendable {
     /// The batch request: the first job's headers, the endpoint's URL and merged body.
     func makeRequest(_ jobs: [ScheduledJob]) -> DestinationRequest? {
         let entries = jobs.compactMap { $0.batch?.entry }
-        guard entries.count == jobs.count, let headers = jobs.first?.job.requests.first?.headers,
-            let merged = spec.request(for: entries, headers: headers),
-            let method = DestinationRequest.Method(rawValue: merged.method.uppercased())
-        else { return nil }
-        return DestinationRequest(method: method, url: merged.url, headers: merged.headers, body: merged.body.map { .json($0) } ?? .none)
+        guard entries.count == jobs.count, let headers = jobs.first?.job.requests.first?.headers else { return nil }
+        return spec.request(for: entries, headers: headers)
     }
 
     /// Each job's own request, a few at a time; results in job order.

@@ -1,6 +1,5 @@
 import struct Destinations.BatchEntry
 import struct Destinations.BatchGroup
-import struct Destinations.BatchSource
 import struct Destinations.BatchSpec
 import struct Destinations.DestinationRegistry
 
@@ -28,10 +27,7 @@ public struct Batching: Sendable {
     /// more than one request (a job's requests depend on each other), or no endpoint takes it.
     public func ticket(for job: DeliveryJob) -> BatchTicket? {
         guard job.requests.count == 1, let spec = specs(job.destinationType) else { return nil }
-        let request = job.requests[0]
-        guard case .json(let body) = request.body else { return nil }
-        let source = BatchSource(method: request.method.rawValue, url: request.url, headers: request.headers, body: body)
-        guard let entry = spec.entry(for: source) else { return nil }
+        guard let entry = spec.entry(for: job.requests[0]) else { return nil }
         let bytes = max(job.raw.count, 1)
         guard bytes <= entry.group.maxBytes else { return nil }
         return BatchTicket(entry: entry, bytes: bytes)
