@@ -124,14 +124,10 @@ public struct DedupStore: Sendable {
         var messageIds: [String]
     }
 
+    /// The same rows as ``Insert``, refreshing `seen_at` of keys already marked.
     struct Upsert: MarkStatement {
         static let name = "keel_processor_dedup_upsert"
-        static let sql = """
-            INSERT INTO processor.dedup (partition, message_id, seen_at)
-            SELECT k.partition, k.message_id, now()
-            FROM unnest($1::int4[], $2::text[]) AS k(partition, message_id)
-            ON CONFLICT (partition, message_id) DO UPDATE SET seen_at = EXCLUDED.seen_at
-            """
+        static let sql = Insert.sql + "\nON CONFLICT (partition, message_id) DO UPDATE SET seen_at = EXCLUDED.seen_at"
         var partitions: [Int32]
         var messageIds: [String]
     }

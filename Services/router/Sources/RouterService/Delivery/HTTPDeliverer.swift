@@ -135,25 +135,17 @@ public struct HTTPDeliverer: Sendable {
         var httpRequest = HTTPClientRequest(url: request.url)
         httpRequest.method = HTTPMethod(rawValue: request.method.rawValue)
         for header in request.headers { httpRequest.headers.add(name: header.name, value: header.value) }
-        let bytes: [UInt8]?
+        let body: (bytes: [UInt8], contentType: String)?
         switch request.body {
-        case .none:
-            bytes = nil
-        case .json(.string(let text)):
-            // A pre-serialised body is sent as is.
-            bytes = Array(text.utf8)
-            if !httpRequest.headers.contains(name: "content-type") { httpRequest.headers.add(name: "Content-Type", value: "application/json") }
-        case .json(let body):
-            bytes = body.serialized()
-            if !httpRequest.headers.contains(name: "content-type") { httpRequest.headers.add(name: "Content-Type", value: "application/json") }
-        case .form(let fields):
-            bytes = Array(FormEncoding.encode(fields).utf8)
-            if !httpRequest.headers.contains(name: "content-type") {
-                httpRequest.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-            }
+        case .none: body = nil
+        case .json(.string(let text)): body = (Array(text.utf8), "application/json")  // pre-serialised: sent as is
+        case .json(let value): body = (value.serialized(), "application/json")
+        case .form(let fields): body = (Array(FormEncoding.encode(fields).utf8), "application/x-www-form-urlencoded")
         }
-        if let bytes {
-            httpRequest.body = .bytes(ByteBuffer(bytes: bytes))
+        if let body {
+            // The mapping's own Content-Type, when it set one, stands.
+            if !httpRequest.headers.contains(name: "content-type") { httpRequest.headers.add(name: "Content-Type", value: body.contentType) }
+            httpRequest.body = .bytes(ByteBuffer(bytes: body.bytes))
         }
         return httpRequest
     }

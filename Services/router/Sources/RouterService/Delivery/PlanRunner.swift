@@ -57,12 +57,11 @@ extension HTTPDeliverer {
             }
             guard let resolved else { continue }
             secrets.add(resolved)
-            let request = resolved
 
             if let seconds = step.cacheSeconds {
                 let key = PlanAnswerCache.Key(destinationId: job.destinationId, step: step.name, request: resolved.json.serializedString)
                 let outcome = await planAnswers.answer(for: key, ttl: .seconds(seconds)) {
-                    let (result, answer) = await send(request, client: client, completedRequests: 0, timeout: timeout, answerLimit: maxPlanAnswerBytes)
+                    let (result, answer) = await send(resolved, client: client, completedRequests: 0, timeout: timeout, answerLimit: maxPlanAnswerBytes)
                     switch result {
                     case .failed(let failure): return .failure(failure)
                     case .delivered: return .success(Self.parseAnswer(answer))
@@ -78,7 +77,7 @@ extension HTTPDeliverer {
                 continue
             }
 
-            let (result, answer) = await send(request, client: client, completedRequests: 0, timeout: timeout, answerLimit: maxPlanAnswerBytes)
+            let (result, answer) = await send(resolved, client: client, completedRequests: 0, timeout: timeout, answerLimit: maxPlanAnswerBytes)
             switch result {
             case .delivered(let status):
                 lastStatus = status
