@@ -148,6 +148,33 @@ final class TransformationEngineTests: XCTestCase {
         }
     }
 
+    func testOutputTextIsJSONStringifyInUTF8() async throws {
+        try await withEngine { engine in
+            let code = TransformationCode(
+                id: "text",
+                code: """
+                    export function transformEvent(event) {
+                      if (event.kind === "date") return { at: new Date(Date.UTC(2024, 4, 1)), skip: undefined, f() {} };
+                      if (event.kind === "string") return { toJSON() { return "not an event"; } };
+                      if (event.kind === "nested") return [[event]];
+                      event.added = "caf\\u00e9 \\u{1F600} \\ud800 end";
+                      return event;
+                    }
+                    """)
+            let outcomes = await engine.transform(
+                [
+                    input(#"{"name":"Zoë Łukasz 東京","kind":"text"}"#), input(#"{"kind":"date"}"#),
+                    input(#"{"kind":"string"}"#), input(#"{"kind":"nested"}"#),
+                ],
+                transformation: code)
+            // Input characters come back as UTF-8, a lone surrogate escaped as JSON.stringify does.
+            XCTAssertEqual(try outcomes[0].texts(), [#"{"name":"Zoë Łukasz 東京","kind":"text","added":"café 😀 \ud800 end"}"#])
+            XCTAssertEqual(try outcomes[1].texts(), [#"{"at":"2024-05-01T00:00:00.000Z"}"#])
+            XCTAssertEqual(try outcomes[2].error().code, .invalidOutput)
+            XCTAssertEqual(try outcomes[3].error().code, .invalidOutput)
+        }
+    }
+
     func testCompileErrorsAreReportedForEveryInput() async throws {
         try await withEngine { engine in
             let syntax = TransformationCode(id: "syntax", code: "export function transformEvent(e) {\n  return e +;\n}\n")
@@ -364,6 +391,12 @@ extension TransformOutcome {
     func events() throws -> [[String: Any]] {
         guard case .events(let events) = result else { throw UnexpectedOutcome(outcome: self) }
         return try events.map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0)) as? [String: Any]) }
+    }
+
+    /// The output events' exact text.
+    func texts() throws -> [String] {
+        guard case .events(let events) = result else { throw UnexpectedOutcome(outcome: self) }
+        return events.map { String(decoding: $0, as: UTF8.self) }
     }
 
     func singleEvent() throws -> [String: Any] {

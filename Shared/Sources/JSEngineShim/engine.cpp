@@ -154,6 +154,7 @@ struct kjs_context {
     size_t log_bytes = 0;
     bool log_truncated = false;
     std::unique_ptr<JS::PersistentRootedValue> current_metadata;
+    std::string json_text;  // an output event's UTF-8, reused from event to event
 };
 
 namespace {
@@ -725,6 +726,52 @@ JSObject *callable_export(JSContext *cx, JS::HandleObject ns, const char *name, 
 
 // MARK: - Results
 
+// Appends UTF-16 `text` to `out` as UTF-8; a lone surrogate (JSON.stringify escapes those) as U+FFFD.
+void append_utf8(std::string &out, const char16_t *text, size_t n) {
+    size_t start = out.size();
+    out.resize(start + n);  // events are mostly ASCII: one byte per unit
+    char *d = out.data() + start;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        uint64_t w;
+        memcpy(&w, text + i, sizeof w);
+        if (w & 0xFF80FF80FF80FF80ull) break;
+        d[i] = char(text[i]), d[i + 1] = char(text[i + 1]), d[i + 2] = char(text[i + 2]), d[i + 3] = char(text[i + 3]);
+    }
+    for (; i < n && text[i] < 0x80; i++) d[i] = char(text[i]);
+    if (i == n) return;
+    out.resize(start + i);
+    for (; i < n; i++) {
+        uint32_t u = text[i];
+        if (u < 0x80) {
+            out.push_back(char(u));
+            continue;
+        }
+        if (u < 0x800) {
+            out.push_back(char(0xC0 | (u >> 6)));
+            out.push_back(char(0x80 | (u & 0x3F)));
+            continue;
+        }
+        if (u >= 0xD800 && u <= 0xDBFF && i + 1 < n && text[i + 1] >= 0xDC00 && text[i + 1] <= 0xDFFF) {
+            uint32_t cp = 0x10000 + ((u - 0xD800) << 10) + (text[++i] - 0xDC00);
+            out.push_back(char(0xF0 | (cp >> 18)));
+            out.push_back(char(0x80 | ((cp >> 12) & 0x3F)));
+            out.push_back(char(0x80 | ((cp >> 6) & 0x3F)));
+            out.push_back(char(0x80 | (cp & 0x3F)));
+            continue;
+        }
+        if (u >= 0xD800 && u <= 0xDFFF) u = 0xFFFD;
+        out.push_back(char(0xE0 | (u >> 12)));
+        out.push_back(char(0x80 | ((u >> 6) & 0x3F)));
+        out.push_back(char(0x80 | (u & 0x3F)));
+    }
+}
+
+bool append_json_text(const char16_t *text, uint32_t n, void *out) {
+    append_utf8(*static_cast<std::string *>(out), text, n);
+    return true;
+}
+
 // Emits one output event; returns false with the failure reported.
 bool emit_event(kjs_context *c, size_t index, JS::HandleValue value) {
     JSContext *cx = c->cx;
@@ -734,19 +781,21 @@ bool emit_event(kjs_context *c, size_t index, JS::HandleValue value) {
                    "array of objects, null or undefined)");
         return false;
     }
-    JS::RootedValue json(cx);
-    if (!stringify(cx, c->realm, value, &json)) {
+    // JSON.stringify's algorithm written straight to UTF-8: no JS string for the text, and no call
+    // into JS to reach JSON.stringify.
+    c->json_text.clear();
+    JS::RootedValue event(cx, value);
+    if (!JS_Stringify(cx, &event, nullptr, JS::UndefinedHandleValue, append_json_text, &c->json_text)) {
         report_failure(c, index, KJS_ERROR_OUTPUT);
         return false;
     }
-    if (!json.isString()) {
-        emit_error(c->sink, index, KJS_ERROR_OUTPUT, "the returned event could not be serialised to JSON");
+    // An object whose toJSON returns undefined has no JSON text (JS_Stringify writes "null").
+    if (c->json_text.empty() || c->json_text[0] != '{') {
+        emit_error(c->sink, index, KJS_ERROR_OUTPUT, "the returned event could not be serialised to a JSON object");
         return false;
     }
-    if (!with_utf8(cx, json.toString(), [&](const char *p, size_t n) { c->sink->event(c->sink->user, index, p, n); })) {
-        report_failure(c, index, KJS_ERROR_ENGINE);
-        return false;
-    }
+    c->sink->event(c->sink->user, index, c->json_text.data(), c->json_text.size());
+    if (c->json_text.capacity() > (1u << 20)) std::string().swap(c->json_text);  // keep no huge buffer
     return true;
 }
 
