@@ -171,14 +171,16 @@ print("events: \(texts.count) distinct, \(averageSize) bytes on average; \(optio
 print("keel: caller task on the cooperative pool (a thread hand-off to the engine worker and back per call)")
 print("keel*: caller task on the engine worker (withTaskExecutorPreference(engine.taskExecutor()), no hand-off)")
 print("node: JS strings in and out; node(b): UTF-8 Buffers in and out, the bytes-to-bytes work the engine does")
-print("events/s of wall-clock time, and [events per CPU-second of the process]; medians; ratios per CPU-second")
+print("events/s of wall-clock time, and [events per CPU-second of the process]; medians; ratios per CPU-second, the median over rounds run back to back")
 func column(_ text: String, _ width: Int) -> String { text.padding(toLength: width, withPad: " ", startingAt: 0) }
 func pair(_ rates: [Rate]) -> String {
     "\(Int(median(rates.map(\.wall)))) [\(Int(median(rates.map(\.cpu))))]"
 }
-/// Per CPU-second, the "per core" figure.
+/// Per CPU-second, the "per core" figure: the median of the ratios of rounds run one after the
+/// other (round i of each column), which shared-machine load, changing over seconds to minutes,
+/// moves less than a ratio of medians.
 func ratio(_ a: [Rate], _ b: [Rate]) -> String {
-    String(format: "%.2f", median(a.map(\.cpu)) / median(b.map(\.cpu)))
+    String(format: "%.2f", median(zip(a, b).map { $0.cpu / $1.cpu }))
 }
 print(
     column("batch", 7) + column("keel", 18) + column("keel*", 18) + column("node v20", 18) + column("node(b) v20", 18)
