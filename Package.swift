@@ -216,7 +216,7 @@ let package = Package(
 
             // MARK: Tests
             .testTarget(name: "EventModelTests", dependencies: ["EventModel"]),
-            .testTarget(name: "TransformationsTests", dependencies: ["Transformations", "TransformWorker"]),
+            .testTarget(name: "TransformationsTests", dependencies: ["Transformations", "TransformWorker", "WorkspaceConfig"]),
             .executableTarget(
                 name: "TransformationsBenchmark",
                 dependencies: ["Transformations"],
