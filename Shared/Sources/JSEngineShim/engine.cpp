@@ -292,29 +292,21 @@ JSString *new_string(JSContext *cx, const char *p, size_t n) {
     return JS_NewStringCopyUTF8N(cx, JS::UTF8Chars(p, n));
 }
 
-template <typename F>
-bool with_utf8(JSContext *cx, JSString *string, F &&body) {
+// The string's text as UTF-8 (empty, with the exception cleared, if it cannot be read).
+std::string to_utf8(JSContext *cx, JSString *string) {
     JSLinearString *linear = JS_EnsureLinearString(cx, string);
-    if (!linear) return false;
+    if (!linear) {
+        JS_ClearPendingException(cx);
+        return {};
+    }
     size_t length = JS::GetLinearStringLength(linear);
     if (JS::LinearStringHasLatin1Chars(linear)) {
         JS::AutoCheckCannotGC nogc;
-        const JS::Latin1Char *chars = JS::GetLatin1LinearStringChars(nogc, linear);
-        if (is_ascii(reinterpret_cast<const char *>(chars), length)) {
-            body(reinterpret_cast<const char *>(chars), length);
-            return true;
-        }
+        const char *chars = reinterpret_cast<const char *>(JS::GetLatin1LinearStringChars(nogc, linear));
+        if (is_ascii(chars, length)) return std::string(chars, length);
     }
-    size_t size = JS::GetDeflatedUTF8StringLength(linear);
-    std::string buffer(size, '\0');
-    JS::DeflateStringToUTF8Buffer(linear, mozilla::Span<char>(buffer.data(), size));
-    body(buffer.data(), size);
-    return true;
-}
-
-std::string to_utf8(JSContext *cx, JSString *string) {
-    std::string out;
-    if (!with_utf8(cx, string, [&](const char *p, size_t n) { out.assign(p, n); })) JS_ClearPendingException(cx);
+    std::string out(JS::GetDeflatedUTF8StringLength(linear), '\0');
+    JS::DeflateStringToUTF8Buffer(linear, mozilla::Span<char>(out.data(), out.size()));
     return out;
 }
 
@@ -736,6 +728,8 @@ void append_utf8(std::string &out, const char16_t *text, size_t n) {
     char *d = out.data() + start;
     size_t i = 0;
 #if defined(__SSE2__)
+    // Not encoding_rs's encoding_mem_copy_basic_latin_to_ascii, exported by libmozjs: Debian's
+    // build of it is scalar, 2.3 % of the worker's time in batches of 100 against 0.4 % for this.
     const __m128i high = _mm_set1_epi16(int16_t(0xFF80)), zero = _mm_setzero_si128();
     for (; i + 16 <= n; i += 16) {  // 16 ASCII units narrowed per step
         __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i *>(text + i));
